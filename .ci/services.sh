@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Makes sure PostgreSQL server binaries (initdb, pg_ctl) exist for the test suite.
+# Starts nothing: the tests run their own private cluster (tests/support/postgres_server.py).
+set -euo pipefail
+
+have_server_binaries() {
+  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+    return 0
+  fi
+  local dir
+  for dir in /usr/lib/postgresql/*/bin; do
+    if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then
+      return 0
+    fi
+  done
+  return 1
+}
+
+if have_server_binaries; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "services.sh: PostgreSQL server binaries (initdb, pg_ctl) not found on PATH nor in" \
+       "/usr/lib/postgresql/*/bin. Install them (Debian/Ubuntu: sudo apt-get install postgresql;" \
+       "macOS: brew install postgresql) or run this script as root." >&2
+  if [ -n "${CI:-}" ]; then
+    echo "services.sh: CI is set, so the PostgreSQL tests would fail; stopping here." >&2
+    exit 1
+  fi
+  echo "services.sh: the PostgreSQL tests will be skipped." >&2
+  exit 0
+fi
+
+echo "services.sh: installing PostgreSQL server binaries (apt-get install postgresql)" >&2
+# Debian starts freshly installed services unless policy-rc.d says no (exit 101 = "not allowed").
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod +x "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql </dev/null >/dev/null
+
+if ! have_server_binaries; then
+  echo "services.sh: apt-get installed postgresql but initdb/pg_ctl are still missing" >&2
+  exit 1
+fi

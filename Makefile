@@ -1,0 +1,25 @@
+# sio: `make run` starts everything, `make test` is the whole gate (also what .ci/run calls).
+.POSIX:
+
+PYTHON = python3
+VENV = .venv
+PYTEST_ARGS =
+
+run: install
+	$(VENV)/bin/sio plan sio-2016
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy sio_domain
+	bash .ci/services.sh
+	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+install: $(VENV)/.installed
+
+# Reinstalls only when pyproject.toml changed since the last install.
+$(VENV)/.installed: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q -e '.[dev]'
+	touch $(VENV)/.installed
+
+.PHONY: run test install

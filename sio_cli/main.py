@@ -1,0 +1,26 @@
+"""The ``sio`` command: one entry point for staff and scripts (INTERFACE.md, Commands).
+
+Commands import what they need inside their body, so a quick look-up like ``sio plan`` never pays
+for Prefect or the database layer.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from sio_cli import plan_commands
+
+app = typer.Typer(
+    name="sio",
+    help="Forsøk med statlig finansiering av omsorgstjenester (SIO): plan, run and pay the trial.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+app.command("rounds")(plan_commands.rounds)
+app.command("plan")(plan_commands.plan)
+
+from sio_cli import import_commands  # noqa: E402
+
+app.command("import")(import_commands.import_file)

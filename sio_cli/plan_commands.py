@@ -1,0 +1,173 @@
+"""``sio rounds`` and ``sio plan``: quick look-ups of the rounds and their dated events.
+
+These must stay fast (issue 2: whole-process time under 1 s) so they import neither Prefect nor the
+database layer; the registry of municipalities is read from the shipped table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from sio_cli.errors import reported_errors
+
+
+class PlanFormat(StrEnum):
+    table = "table"
+    json = "json"
+    ics = "ics"
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def rounds(
+    output_format: Annotated[
+        ListFormat, typer.Option("--format", help="table or json")
+    ] = ListFormat.table,
+) -> None:
+    """List the shipped round definitions: id, title, file and key dates."""
+    from tasks.round_files import load_round, round_file_path, shipped_round_ids
+
+    with reported_errors():
+        rows = []
+        for round_id in shipped_round_ids():
+            definition = load_round(round_id)
+            m = definition.milestones
+            rows.append(
+                {
+                    "id": definition.id,
+                    "title": definition.title,
+                    "path": str(round_file_path(round_id)),
+                    "models": sorted(definition.models),
+                    "application_deadline": _iso(
+                        m.application_deadline and m.application_deadline.date
+                    ),
+                    "selection_deadline": _iso(m.selection_deadline and m.selection_deadline.date),
+                    "agreement_deadline": _iso(m.agreement_deadline and m.agreement_deadline.date),
+                    "go_live": m.go_live.date.isoformat(),
+                    "end": m.effective_end.isoformat(),
+                }
+            )
+    if output_format is ListFormat.json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Forsøksrunder (rounds)")
+    for column in ("id", "title", "application_deadline", "go_live", "end", "path"):
+        table.add_column(column.replace("_", " "), overflow="fold")
+    for row in rows:
+        table.add_row(
+            *(
+                str(row[c] or "–")
+                for c in ("id", "title", "application_deadline", "go_live", "end", "path")
+            )
+        )
+    Console().print(table)
+
+
+def plan(
+    round_ref: Annotated[
+        str, typer.Argument(metavar="ROUND", help="round id (sio-2016, …) or path to a round file")
+    ],
+    model: Annotated[str | None, typer.Option("--model", help="A or B")] = None,
+    kommune: Annotated[
+        str | None, typer.Option("--kommune", help="kommunenummer (any number it has held)")
+    ] = None,
+    output_format: Annotated[
+        PlanFormat, typer.Option("--format", help="table, json or ics")
+    ] = PlanFormat.table,
+) -> None:
+    """Every dated event of a round, for a model and optionally one municipality."""
+    from sio_domain.plan import build_plan
+    from tasks.municipality_lookup import held_numbers, municipality_name
+    from tasks.round_files import load_round
+
+    with reported_errors():
+        if model is not None and model not in ("A", "B"):
+            raise ValueError(f"--model: {model!r} is not a model (A or B)")
+        definition = load_round(round_ref)
+        numbers: list[str] = []
+        if kommune is not None:
+            numbers = held_numbers(kommune)
+        events = build_plan(
+            definition,
+            model=model,  # type: ignore[arg-type]
+            municipality=kommune,
+            held_numbers=numbers,
+        )
+    if output_format is PlanFormat.json:
+        typer.echo(
+            json.dumps([e.model_dump(mode="json") for e in events], ensure_ascii=False, indent=1)
+        )
+    elif output_format is PlanFormat.ics:
+        from tasks.calendar_files import plan_calendar
+
+        name = (
+            f"{definition.id}"
+            + (f" modell {model}" if model else "")
+            + (f" {kommune} {municipality_name(kommune)}" if kommune else "")
+        )
+        sys.stdout.buffer.write(plan_calendar(events, name=name, stamp=_stamp()))
+        sys.stdout.flush()
+    else:
+        _print_table(definition.title, events)
+
+
+def _stamp() -> datetime:
+    """DTSTAMP: now, or SOURCE_DATE_EPOCH when set, so the output can be reproduced."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=UTC)
+    return datetime.now(UTC)
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+_RESPONSIBLE = {"municipality": "kommunen", "directorate": "Hdir", "both": "begge"}
+
+
+def _print_table(title: str, events: list) -> None:  # type: ignore[type-arg]
+    from rich.console import Console
+    from rich.table import Table
+
+    from sio_domain.written_standard import format_period
+
+    console = Console()
+    with_source = console.width >= 140  # the source column only where it fits beside the rest
+    table = Table(title=title, show_lines=False, pad_edge=False)
+    table.add_column("Dato", no_wrap=True, min_width=10)
+    table.add_column("Tid", no_wrap=True)
+    table.add_column("Hva", ratio=1, min_width=24)
+    table.add_column("Mod.", no_wrap=True)
+    table.add_column("Ansvar", no_wrap=True)
+    table.add_column("Fast", no_wrap=True)
+    if with_source:
+        table.add_column("Kilde", ratio=1, overflow="fold", style="dim")
+    for event in events:
+        when, at = format_period(event.start, event.end, event.all_day)
+        title_text = event.title
+        if event.nominal is not None and event.nominal != event.start:
+            title_text += f" (står som {event.nominal.strftime('%d.%m.%Y')})"
+        cells = [
+            when.replace("–", "–\n") if len(when) > 10 and not with_source else when,
+            at,
+            title_text,
+            event.model or "",
+            _RESPONSIBLE.get(event.responsible or "", ""),
+            "ja" if event.firm else "nei",
+        ]
+        table.add_row(*cells, *([event.source] if with_source else []))
+    console.print(table)

@@ -1,0 +1,69 @@
+"""Turning a round file's text into a validated :class:`RoundDefinition`, or one clear error.
+
+Why its own module: a round file is edited by hand, so a mistake must come back as one line that
+names the file, the field and the value (issue 2, "a bad file is refused with the file, the field
+and the value — never a traceback"). Reading the file is the caller's job; this stays pure.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from typing import Any
+
+from pydantic import ValidationError
+
+from sio_domain.round_definition import RoundDefinition
+
+
+class RoundFileError(ValueError):
+    """A round file that cannot be used, with the file, the field and the value in the message."""
+
+    def __init__(self, origin: str, field: str | None, message: str) -> None:
+        self.origin = origin
+        self.field = field
+        where = f"{origin}: {field}: " if field else f"{origin}: "
+        super().__init__(where + message)
+
+
+def parse_round(text: str, origin: str) -> RoundDefinition:
+    """Parse TOML (or JSON, when ``origin`` ends in ``.json``) into a round definition."""
+    data = _decode(text, origin)
+    try:
+        return RoundDefinition.model_validate(data)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if first["type"] not in ("missing",) and "input" in first:
+            shown = _shown(first["input"])
+            if shown is not None:
+                message = f"{message} (got {shown})"
+        raise RoundFileError(origin, field, message) from None
+
+
+def _decode(text: str, origin: str) -> dict[str, Any]:
+    if origin.endswith(".json"):
+        try:
+            decoded = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise RoundFileError(
+                origin,
+                None,
+                f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}",
+            ) from None
+        if not isinstance(decoded, dict):
+            raise RoundFileError(origin, None, "a round file must hold one object at the top")
+        return decoded
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise RoundFileError(origin, None, f"not valid TOML: {error}") from None
+
+
+def _shown(value: Any) -> str | None:
+    """The offending value as a short literal; whole sections are not echoed back."""
+    if isinstance(value, dict):
+        return None
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

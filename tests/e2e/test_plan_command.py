@@ -1,0 +1,136 @@
+"""``sio plan`` and ``sio rounds`` as a user runs them: JSON, ICS, tables and errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+from typer.testing import CliRunner
+
+from sio_cli.main import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def _json(*args: str) -> list[dict]:
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_plan_2016_model_a_json_reproduces_the_seeds():
+    events = _json("plan", "sio-2016", "--model", "A")
+    by_kind: dict[str, list[dict]] = {}
+    for event in events:
+        by_kind.setdefault(event["kind"], []).append(event)
+    assert [e["start"] for e in by_kind["application_deadline"]] == ["2015-12-01"]
+    assert [e["start"] for e in by_kind["selection_deadline"]] == ["2016-01-15"]
+    assert [e["start"] for e in by_kind["agreement_deadline"]] == ["2016-02-01"]
+    assert [(e["start"], e["end"]) for e in by_kind["gathering"] if e["start"] != e["end"]] == [
+        ("2016-03-08", "2016-03-09"),
+        ("2016-04-12", "2016-04-13"),
+    ]
+    assert [e["start"] for e in by_kind["go_live"]] == ["2016-05-01"]
+    months = [e["start"][:7] for e in by_kind["status_meeting"]]
+    assert months[:6] == ["2016-06", "2016-07", "2016-08", "2016-09", "2016-11", "2017-01"]
+    assert months[6:] == [f"{y}-{m}" for y, m in [
+        (2017, "04"), (2017, "07"), (2017, "10"), (2018, "01"), (2018, "04"), (2018, "07"),
+        (2018, "10"), (2019, "01"), (2019, "04"), (2019, "07")]]
+    assert set(events[0]) == {"kind", "title", "start", "end", "all_day", "nominal", "firm",
+                              "responsible", "municipality", "model", "source"}
+
+
+def test_plan_2016_model_b_json_has_four_status_meetings():
+    events = _json("plan", "sio-2016", "--model", "B")
+    meetings = [e["start"][:7] for e in events if e["kind"] == "status_meeting"]
+    assert meetings == ["2016-11", "2017-05", "2018-05", "2019-05"]
+
+
+def test_plan_ics_is_a_valid_calendar_with_one_event_per_plan_event():
+    result = runner.invoke(app, ["plan", "sio-2016", "--model", "A", "--format", "ics"])
+    assert result.exit_code == 0, result.output
+    events = _json("plan", "sio-2016", "--model", "A")
+    calendar = Calendar.from_ical(result.stdout_bytes)
+    vevents = calendar.walk("VEVENT")
+    assert len(vevents) == len(events)
+    uids = [str(v["UID"]) for v in vevents]
+    assert len(set(uids)) == len(uids)
+    assert calendar.walk("VTIMEZONE")[0]["TZID"] == "Europe/Oslo"
+    for vevent in vevents:
+        for prop in ("UID", "DTSTAMP", "DTSTART", "DTEND", "SUMMARY"):
+            assert prop in vevent
+    meeting = next(v for v in vevents if str(v["SUMMARY"]) == "Statusmøte")
+    assert meeting["DTSTART"].params["TZID"] == "Europe/Oslo"
+    assert meeting["DTSTART"].dt.isoformat() == "2016-06-14T10:00:00+02:00"
+    gathering = next(v for v in vevents if str(v["SUMMARY"]).startswith("1. samling"))
+    assert gathering["DTEND"].dt.isoformat() == "2016-03-10"  # exclusive end of a two-day event
+
+
+def test_plan_ics_uids_are_stable_between_runs():
+    first = runner.invoke(app, ["plan", "sio-2016", "--format", "ics"]).stdout_bytes
+    second = runner.invoke(app, ["plan", "sio-2016", "--format", "ics"]).stdout_bytes
+    uids = [[str(v["UID"]) for v in Calendar.from_ical(b).walk("VEVENT")] for b in (first, second)]
+    assert uids[0] == uids[1]
+
+
+def test_plan_for_one_municipality_carries_its_number():
+    events = _json("plan", "sio-2019", "--kommune", "5032")
+    assert events and all(e["municipality"] == "5032" for e in events)
+
+
+def test_plan_table_is_readable():
+    result = runner.invoke(app, ["plan", "sio-2016", "--model", "A"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0
+    assert "Søknadsfrist" in result.stdout and "08.03.2016–09.03.2016" in result.stdout
+    assert "seed 000, Bilag 1 model A row 6" in result.stdout
+    narrow = runner.invoke(app, ["plan", "sio-2016", "--model", "A"], env={"COLUMNS": "80"})
+    assert "Søknadsfrist" in narrow.stdout and "Kilde" not in narrow.stdout
+    assert "08.03.2016–" in narrow.stdout
+
+
+def test_a_malformed_round_file_gets_one_clear_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('id = "x"\n[milestones\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "sio_cli", "plan", str(bad)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sio: error:") and str(bad) in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["plan", "sio-2017"], "no such round"),
+        (["plan", "sio-2016", "--model", "C"], "--model: 'C' is not a model"),
+        (["plan", "sio-2019", "--model", "B"], "has no model B"),
+        (["plan", "sio-2016", "--kommune", "9999", "--model", "A"], "9999"),
+    ],
+)
+def test_bad_arguments_are_refused_on_stderr(args, expected):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_rounds_lists_the_three_shipped_rounds():
+    rows = _json("rounds")
+    assert [r["id"] for r in rows] == ["sio-2016", "sio-2019", "sio-2021"]
+    assert rows[0]["application_deadline"] == "2015-12-01"
+
+
+def test_plan_does_not_import_prefect_or_the_database_layer():
+    code = (
+        "import sys; from typer.testing import CliRunner; from sio_cli.main import app; "
+        "r = CliRunner().invoke(app, ['plan', 'sio-2016', '--kommune', '1714', '--model', 'A',"
+        " '--format', 'ics']); assert r.exit_code == 0, r.output; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'sqlmodel')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
