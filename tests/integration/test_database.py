@@ -68,7 +68,7 @@ def test_first_session_creates_the_schema_at_head(database_url: str) -> None:
         assert session.exec(select(MunicipalityRecord)).all() == []
 
     assert {"alembic_version", "municipality"} <= table_names(database_url)
-    assert current_revision(database_url) == head_revision() == "0001_municipalities"
+    assert current_revision(database_url) == head_revision()
 
 
 def test_upgrading_again_changes_nothing(database_url: str) -> None:
