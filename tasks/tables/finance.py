@@ -62,7 +62,7 @@ class AdjustmentRecord(SQLModel, table=True):
 
 
 class SystemAdaptationClaim(SQLModel, table=True):
-    """Documented cost of adapting the case system for price coding (seed 000 §1.4, ≤ NOK 40 000)."""
+    """Documented cost of adapting the case system (fagsystem) for price coding (seed 000 §1.4)."""
 
     __tablename__ = "system_adaptation_claim"
 

@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from tasks.tables.base import UtcDateTime
 
+
 class MunicipalityRecord(SQLModel, table=True):
     """A municipality (kommune) under one number, from the `municipalities` import.
 
