@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     mail_from: str = "sio@helsedir.no"
+    staff_email: str | None = Field(
+        default=None, description="where staff alerts go; unset means the sender address"
+    )
 
     @field_validator("home")
     @classmethod
@@ -56,6 +59,11 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The database to use: `database_url`, or the SQLite file `sio.db` in `home`."""
         return self.database_url or f"sqlite:///{self.home / 'sio.db'}"
+
+    @property
+    def staff_address(self) -> str:
+        """The trial's own mailbox (seed 001: «sio@helsedir.no») unless SIO_STAFF_EMAIL is set."""
+        return self.staff_email or self.mail_from
 
     @property
     def outbox_dir(self) -> Path:

@@ -24,3 +24,13 @@ app.command("plan")(plan_commands.plan)
 from sio_cli import import_commands  # noqa: E402
 
 app.command("import")(import_commands.import_file)
+
+from sio_cli import record_commands, run_commands  # noqa: E402
+
+app.command("run")(run_commands.run)
+app.command("up")(run_commands.up)
+app.add_typer(record_commands.record_app, name="record")
+
+decide_app = typer.Typer(help="Record a decision.", no_args_is_help=True)
+decide_app.command("selection")(run_commands.decide_selection)
+app.add_typer(decide_app, name="decide")

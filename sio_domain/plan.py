@@ -84,6 +84,8 @@ class PlanEvent(BaseModel):
     note: str | None = Field(default=None, exclude=True)
     audience: tuple[Role, ...] = Field(default=(), exclude=True)
     cohort: str | None = Field(default=None, exclude=True)
+    before_go_live: bool = Field(default=False, exclude=True)
+    month_only: bool = Field(default=False, exclude=True)
 
     @property
     def day(self) -> date:
@@ -419,6 +421,8 @@ def _dated_item(
         key=_key(round_def, kind, model, item.key, municipality),
         note=item.note,
         audience=item.audience if isinstance(item, Gathering) else (),
+        before_go_live=isinstance(item, PlanActivity) and item.before_go_live,
+        month_only=item.month is not None,
     )
 
 

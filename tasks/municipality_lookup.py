@@ -28,18 +28,16 @@ def shipped_versions() -> tuple[MunicipalityVersion, ...]:
     )
 
 
-def registry(imported: tuple[MunicipalityVersion, ...] | None = None) -> MunicipalityRegistry:
-    """The registry: shipped rows, then imported rows (which win on the same number)."""
-    if imported is None:
-        imported = imported_versions()
-    return MunicipalityRegistry([*shipped_versions(), *imported])
+def registry(database_url: str | None = None) -> MunicipalityRegistry:
+    """The registry: shipped rows, then rows imported into the database (which win)."""
+    return MunicipalityRegistry([*shipped_versions(), *imported_versions(database_url)])
 
 
-def imported_versions() -> tuple[MunicipalityVersion, ...]:
+def imported_versions(database_url: str | None = None) -> tuple[MunicipalityVersion, ...]:
     """Rows imported into the application database, if it exists yet (no schema is created here)."""
     from tasks.municipality_store import stored_versions_if_any
 
-    return tuple(stored_versions_if_any())
+    return tuple(stored_versions_if_any(database_url))
 
 
 def held_numbers(kommunenummer: str) -> list[str]:

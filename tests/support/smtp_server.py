@@ -61,6 +61,11 @@ class RecordingSmtpServer:
             self.logins.clear()
             self._rejections_left = 0
 
+    def messages_for(self, address: str) -> list[EmailMessage]:
+        """The parsed messages that went to ``address``."""
+        with self._lock:
+            return [m.message for m in self.messages if address in m.rcpt_tos]
+
     def reject_next(self, count: int = 1) -> None:
         """Answers the next `count` messages' DATA with a 451 temporary failure (for retries)."""
         with self._lock:

@@ -1,0 +1,218 @@
+"""``sio payout``, ``sio ledger`` and ``sio adjust``: the trial's money (INTERFACE.md, Commands).
+
+Registered by sio_cli/main.py as ``app.command("payout")(finance_commands.payout)`` and likewise
+``ledger`` and ``adjust``. Errors go through :func:`sio_cli.errors.reported_errors` (one line on
+stderr, exit 1); only the requested output goes to stdout.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sio_cli.errors import reported_errors
+
+if TYPE_CHECKING:
+    from tasks.ledger import LedgerLine
+    from tasks.payout_engine import PayoutResult
+
+
+class PayoutFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class LedgerFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+RoundArgument = Annotated[str, typer.Argument(metavar="ROUND", help="round id or round file")]
+
+
+def payout(
+    round_ref: RoundArgument,
+    run: Annotated[str, typer.Option("--run", metavar="YYYYQn", help="the quarter of the run")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="compute and show, write nothing")
+    ] = False,
+    output_format: Annotated[
+        PayoutFormat, typer.Option("--format", help="table or json")
+    ] = PayoutFormat.table,
+) -> None:
+    """Hold the quarterly payout run YYYYQn: the quarter's advance and the ABF settlement."""
+    from deployments.settings import load_settings
+    from tasks.payout_engine import run_payout
+
+    with reported_errors():
+        settings = load_settings()
+        result = run_payout(
+            round_ref,
+            run,
+            database_url=settings.resolved_database_url,
+            as_of=datetime.now(UTC),
+            dry_run=dry_run,
+            exports_dir=settings.exports_dir,
+        )
+    if output_format is PayoutFormat.json:
+        typer.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+        return
+    _print_payout(result)
+
+
+def ledger(
+    round_ref: RoundArgument,
+    kommune: Annotated[
+        str | None, typer.Option("--kommune", metavar="KNR", help="one municipality")
+    ] = None,
+    output_format: Annotated[
+        LedgerFormat, typer.Option("--format", help="table, json, csv or xlsx")
+    ] = LedgerFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="write to this file instead of stdout")
+    ] = None,
+) -> None:
+    """Every payout line of a round (append-only ledger), printed or exported."""
+    from deployments.settings import load_settings
+    from tasks.database import session_for
+    from tasks.ledger import ledger_lines
+    from tasks.ledger_export import ledger_csv, ledger_xlsx
+    from tasks.municipality_lookup import registry
+    from tasks.round_files import load_round
+
+    with reported_errors():
+        settings = load_settings()
+        url = settings.resolved_database_url
+        round_def = load_round(round_ref)
+        numbers = None
+        if kommune is not None:
+            numbers = registry(url).lineage(kommune)
+        with session_for(url) as session:
+            lines = ledger_lines(session, round_def.id, kommunenummer=numbers)
+        if output_format is LedgerFormat.xlsx:
+            path = output or settings.exports_dir / f"ledger-{round_def.id}.xlsx"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(ledger_xlsx(lines, title=f"Utbetalinger {round_def.id}"))
+            typer.echo(f"{len(lines)} lines written to {path}", err=True)
+            return
+        if output_format is LedgerFormat.table and output is None:
+            _print_lines(lines, title=f"Ledger {round_def.id}")
+            return
+        if output_format is LedgerFormat.csv:
+            text = ledger_csv(lines)
+        else:
+            text = json.dumps([line.as_json() for line in lines], ensure_ascii=False, indent=2)
+            text += "\n"
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+            typer.echo(f"{len(lines)} lines written to {output}", err=True)
+
+
+def adjust(
+    round_ref: RoundArgument,
+    kommune: Annotated[str, typer.Argument(metavar="KNR", help="kommunenummer")],
+    period: Annotated[str, typer.Option("--period", metavar="YYYYQn", help="quarter it is for")],
+    amount: Annotated[str, typer.Option("--amount", help="NOK, e.g. 150000.00 or -2500")],
+    reason: Annotated[str, typer.Option("--reason", help="why (shown on the statement)")],
+) -> None:
+    """Record an extraordinary payment or claw-back; the next payout run pays it."""
+    from deployments.settings import load_settings
+    from sio_domain.money import format_amount, parse_amount
+    from sio_domain.payout_periods import Quarter
+    from tasks.database import session_for
+    from tasks.ledger import record_adjustment
+    from tasks.municipality_lookup import registry
+    from tasks.payout_queries import participations
+    from tasks.round_files import load_round
+
+    with reported_errors():
+        settings = load_settings()
+        url = settings.resolved_database_url
+        round_def = load_round(round_ref)
+        quarter = Quarter.parse(period)
+        value = parse_amount(amount)
+        known = registry(url)
+        payee = known.in_force(kommune, quarter.first_day).kommunenummer
+        lineage = set(known.lineage(payee))
+        with session_for(url) as session:
+            taking_part = [
+                p
+                for p in participations(session)
+                if p.round_id == round_def.id and p.kommunenummer in lineage
+            ]
+            if not taking_part:
+                raise ValueError(f"{kommune}: the municipality takes no part in {round_def.id}")
+            record_adjustment(
+                session,
+                round_id=round_def.id,
+                kommunenummer=payee,
+                period=quarter.label,
+                amount=value,
+                reason=reason,
+                now=datetime.now(UTC),
+                entered_by=f"staff:{getpass.getuser()}",
+            )
+            session.commit()
+    typer.echo(
+        f"adjustment of {format_amount(value)} NOK for {payee} ({quarter.label}) recorded;"
+        " the next payout run pays it",
+        err=True,
+    )
+
+
+def _print_payout(result: PayoutResult) -> None:
+    from rich.console import Console
+
+    from sio_domain.money import format_amount
+
+    console = Console()
+    titles = {"paid": "paid", "dry_run": "dry run, nothing written", "already_run": "already run"}
+    _print_lines(
+        result.lines,
+        title=f"Payout {result.round_id} {result.run} ({titles[result.status]}):"
+        f" {format_amount(result.total)} NOK",
+    )
+    for held in result.held:
+        console.print(
+            f"[yellow]held back[/] {held.kommunenummer} {held.municipality}:"
+            f" {'; '.join(held.reasons)}"
+        )
+    for flag in result.flags:
+        console.print(f"[yellow]flag[/] {flag.kommunenummer}: {flag.reason}")
+
+
+def _print_lines(lines: list[LedgerLine], *, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from sio_domain.money import format_amount
+
+    table = Table(title=title)
+    for column in ("kommune", "municipality", "model", "run", "period", "component"):
+        table.add_column(column)
+    table.add_column("amount", justify="right")
+    table.add_column("corrects", overflow="fold")
+    for line in lines:
+        table.add_row(
+            line.kommunenummer,
+            line.municipality,
+            line.model,
+            line.run,
+            line.period,
+            line.component,
+            format_amount(line.amount),
+            line.corrects or "",
+        )
+    Console().print(table)

@@ -1,0 +1,135 @@
+"""``sio run``, ``sio up`` and ``sio decide selection``: the trial's flows, by hand or served."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sio_cli.errors import reported_errors
+
+
+def run(
+    flow: Annotated[
+        str,
+        typer.Argument(
+            metavar="FLOW",
+            help="application-deadline, selection, "
+            "signing, gatherings, go-live, status-meetings, "
+            "reminders or payout",
+        ),
+    ],
+    round_ref: Annotated[str, typer.Option("--round", help="round id or round file")],
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="ISO 8601 instant (default now; no offset = Europe/Oslo)"),
+    ] = None,
+    kommune: Annotated[str | None, typer.Option("--kommune", help="only this municipality")] = None,
+    run_label: Annotated[str | None, typer.Option("--run", help="payout only: YYYYQn")] = None,
+) -> None:
+    """Run one flow exactly as its deployment would, at the given instant."""
+    from deployments.settings import load_settings
+    from sio_cli.prefect_environment import configure, quick_runs
+
+    with reported_errors():
+        from flows.catalogue import FLOW_NAMES
+        from sio_domain.instants import parse_as_of
+        from tasks.round_files import load_round
+
+        if flow not in FLOW_NAMES:
+            raise ValueError(f"FLOW: {flow!r} is not a flow ({', '.join(FLOW_NAMES)})")
+        load_round(round_ref)
+        parse_as_of(as_of, now=datetime.now().astimezone())
+        settings = load_settings()
+        configure(settings)
+        from prefect import tags
+
+        from flows.catalogue import flow_named
+
+        parameters: dict[str, object] = {"round_ref": round_ref, "as_of": as_of, "kommune": kommune}
+        if flow == "payout":
+            parameters = {"round_ref": round_ref, "run": run_label, "as_of": as_of}
+        labels = [f"round:{round_ref}"] + ([f"kommune:{kommune}"] if kommune else [])
+        with quick_runs(), tags(*labels):
+            result = flow_named(flow)(**parameters)
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+
+
+def up(
+    host: Annotated[str, typer.Option("--host", help="address the UI listens on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="port of the UI and API")] = 4200,
+) -> None:
+    """Start the Prefect server with its UI and serve every deployment with its schedule."""
+    from deployments.serving import prefect_environment, start_server
+    from deployments.settings import load_settings
+
+    with reported_errors():
+        settings = load_settings()
+        env = prefect_environment(settings, host, port)
+        import os
+
+        os.environ.update(env)
+        log = settings.home / "prefect" / "server.log"
+        typer.echo(f"sio: starting the Prefect server (log: {log}) …", err=True)
+        server = start_server(env, log)
+    try:
+        from prefect import serve
+
+        from deployments.serving import build_deployments
+
+        now = datetime.now().astimezone()
+        deployments = build_deployments(now)
+        typer.echo(
+            f"sio: Prefect UI on http://{host}:{port} — serving {len(deployments)} deployments "
+            "(Ctrl-C stops)",
+            err=True,
+        )
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        _payout_runs_later(now)
+        serve(*deployments, print_starting_message=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except Exception:  # noqa: BLE001 — stopping anyway
+            server.kill()
+        typer.echo("sio: stopped", err=True)
+
+
+def _payout_runs_later(now: datetime) -> None:
+    """Create the dated payout runs once the deployments are registered (in a thread)."""
+    import threading
+
+    def create() -> None:
+        import time
+
+        from deployments.serving import schedule_payout_runs
+
+        time.sleep(5)
+        try:
+            schedule_payout_runs(now)
+        except Exception as error:  # noqa: BLE001 — the server keeps serving
+            typer.echo(f"sio: could not create the dated payout runs: {error}", err=True)
+
+    threading.Thread(target=create, daemon=True).start()
+
+
+def decide_selection(
+    round_ref: Annotated[str, typer.Argument(metavar="ROUND")],
+    file: Annotated[Path, typer.Option("--file", help="selection CSV (INTERFACE.md)")],
+) -> None:
+    """Record the selection from a file: the same effect as the staff's input in the Prefect UI."""
+    from deployments.settings import load_settings
+
+    with reported_errors():
+        from tasks.imports import decide_selection_from_file
+
+        newly = decide_selection_from_file(file, round_ref=round_ref, settings=load_settings())
+    typer.echo(f"{len(newly)} decisions recorded for {round_ref} from {file}", err=True)

@@ -1,0 +1,216 @@
+"""What a payee is owed per quarter and component (DOMAIN.md, Financing, **D**: the payout model).
+
+- Frame-financed months (model B, and model A before its ABF start) pay ``frame``: ``F(y)/12``
+  a month — the earmarked grant (øremerket tilskudd).
+- ABF months pay ``lump_sum``: ``lump_sum_share × F(y)/12`` a month (rundsumtilskudd), and
+  ``abf``: Σ units × that year's unit price (aktivitetsbasert finansiering), settled a quarter late
+  from the activity reported by then.
+- Every month of participation pays ``income_supplement``: ``min(rate × E(y), cap(y)) / 12``
+  (inntektspåslag, seeds 004 and 001: 4 % of the care-service *expenditure*, not of the frame).
+- ``system_adaptation``: the one-off towards adapting the case system (fagsystem) for price
+  coding, up to the round's maximum against documented cost, model A only (seed 000 §1.4).
+
+For each year, the amount for the months of participation is rounded once to øre and split into
+one instalment per quarter by its months; the instalments sum exactly to the rounded annual
+amount (the last takes the remainder). Acceptance (issue 4): a municipality whose 4 % exceeds the
+25 m cap is owed exactly 25 000 000.00 in 2017 and 16 666 666.67 for May–December 2016.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal, NamedTuple
+
+from sio_domain.financing import (
+    annual_frame,
+    annual_income_supplement,
+    care_service_expenditure,
+    lump_sum_of_frame,
+    supplement_cap,
+)
+from sio_domain.money import format_amount, pro_rate, round_ore, split_instalments
+from sio_domain.payees import PayeeSchedule
+from sio_domain.payout_periods import Month, Quarter
+from sio_domain.round_definition import Financing
+
+Component = Literal[
+    "frame",
+    "lump_sum",
+    "income_supplement",
+    "abf",
+    "system_adaptation",
+    "correction",
+    "adjustment",
+]
+COMPONENTS: tuple[Component, ...] = (
+    "frame",
+    "lump_sum",
+    "income_supplement",
+    "abf",
+    "system_adaptation",
+    "correction",
+    "adjustment",
+)
+ADVANCE_COMPONENTS: tuple[Component, ...] = ("frame", "lump_sum", "income_supplement")
+"""Paid in advance, by the run held in the quarter they are for (DOMAIN.md D)."""
+
+
+class Entitlement(NamedTuple):
+    """What one payee is owed for one quarter under one component, and how it was computed."""
+
+    kommunenummer: str
+    period: Quarter
+    component: Component
+    amount: Decimal
+    basis: str
+
+
+def advance_entitlements(
+    schedule: PayeeSchedule,
+    financing: Financing,
+    *,
+    baseline: Decimal,
+    first_year: int,
+    top_up: Mapping[int, Decimal],
+    through: Quarter,
+) -> list[Entitlement]:
+    """Frame, lump sum and income supplement owed for every quarter up to ``through``."""
+    owed: list[Entitlement] = []
+    payee = schedule.kommunenummer
+    for year, months in schedule.by_year().items():
+        if months.all[0].quarter > through:
+            break
+        expenditure = care_service_expenditure(
+            baseline, financing, first_year=first_year, year=year
+        )
+        frame = annual_frame(expenditure, top_up.get(year, Decimal("0")))
+        full_supplement = annual_income_supplement(financing, expenditure, year)
+        supplement = pro_rate(full_supplement, len(months.all))
+        owed += _instalments(
+            payee,
+            "income_supplement",
+            supplement,
+            months.all,
+            through,
+            f"{year}: min({financing.supplement_rate} × E {format_amount(expenditure)},"
+            f" cap {format_amount(supplement_cap(financing, year))}) × {len(months.all)}/12"
+            f" = {format_amount(supplement)}",
+        )
+        if months.frame:
+            amount = pro_rate(frame, len(months.frame))
+            owed += _instalments(
+                payee,
+                "frame",
+                amount,
+                months.frame,
+                through,
+                f"{year}: F {format_amount(frame)} × {len(months.frame)}/12"
+                f" = {format_amount(amount)}",
+            )
+        if months.abf:
+            amount = pro_rate(lump_sum_of_frame(financing, frame), len(months.abf))
+            owed += _instalments(
+                payee,
+                "lump_sum",
+                amount,
+                months.abf,
+                through,
+                f"{year}: {financing.lump_sum_share} × F {format_amount(frame)}"
+                f" × {len(months.abf)}/12 = {format_amount(amount)}",
+            )
+    return owed
+
+
+def _instalments(
+    payee: str,
+    component: Component,
+    annual: Decimal,
+    months: Sequence[Month],
+    through: Quarter,
+    basis: str,
+) -> Iterator[Entitlement]:
+    counted: dict[Quarter, int] = {}
+    for month in months:
+        quarter = month.quarter
+        counted[quarter] = counted.get(quarter, 0) + 1
+    quarters = sorted(counted)
+    weights = [counted[quarter] for quarter in quarters]
+    parts = split_instalments(annual, weights)
+    for index, (quarter, weight, part) in enumerate(zip(quarters, weights, parts, strict=True)):
+        if quarter <= through:
+            yield Entitlement(
+                payee,
+                quarter,
+                component,
+                part,
+                f"{basis}; instalment {index + 1}/{len(quarters)} ({weight} months)",
+            )
+
+
+def abf_entitlements(
+    schedule: PayeeSchedule, value_by_month: Mapping[Month, Decimal], through: Quarter
+) -> list[Entitlement]:
+    """ABF owed per quarter up to ``through``: Σ units × unit price over the ABF months.
+
+    ``value_by_month`` holds the exact (unrounded) value of the activity reported for each month;
+    activity in a month that is not an ABF month of this payee is not paid.
+    """
+    by_quarter: dict[Quarter, list[Month]] = {}
+    for months in schedule.by_year().values():
+        for month in months.abf:
+            quarter = month.quarter
+            if quarter <= through:
+                by_quarter.setdefault(quarter, []).append(month)
+    zero = Decimal("0")
+    return [
+        Entitlement(
+            schedule.kommunenummer,
+            quarter,
+            "abf",
+            round_ore(sum((value_by_month.get(month, zero) for month in months), zero)),
+            f"Σ units × unit price for {', '.join(month.label for month in months)}",
+        )
+        for quarter, months in by_quarter.items()
+    ]
+
+
+@dataclass(frozen=True)
+class AdaptationClaim:
+    """Documented cost of adapting a case system, claimed by one participation (seed 000 §1.4)."""
+
+    member: str
+    payee: str
+    period: Quarter
+    amount: Decimal
+
+
+def system_adaptation_entitlements(
+    claims: Iterable[AdaptationClaim], maximum: Decimal, through: Quarter
+) -> list[Entitlement]:
+    """The one-off reimbursement: claims in the order entered, each participation up to ``maximum``.
+
+    A claim is owed in the quarter it was entered, to the municipality in force then.
+    """
+    claimed: dict[str, Decimal] = {}
+    owed: dict[tuple[str, Quarter], Decimal] = {}
+    for claim in claims:
+        if claim.period > through:
+            continue
+        before = claimed.get(claim.member, Decimal("0"))
+        after = before + claim.amount
+        claimed[claim.member] = after
+        allowed = min(after, maximum) - min(before, maximum)
+        key = (claim.payee, claim.period)
+        owed[key] = owed.get(key, Decimal("0")) + allowed
+    return [
+        Entitlement(
+            payee,
+            period,
+            "system_adaptation",
+            round_ore(amount),
+            f"documented cost, up to {format_amount(maximum)} per participation",
+        )
+        for (payee, period), amount in sorted(owed.items())
+    ]

@@ -1,0 +1,249 @@
+"""A quarterly payout run (utbetalingskjøring), decided from what is known at its as-of instant.
+
+The run held in quarter Q (DOMAIN.md **D**, 5th working day of the quarter, 06:00 Europe/Oslo):
+
+1. pays the quarter's advance — frame or lump sum, and the income supplement — for the months each
+   payee takes part in during Q (and any earlier quarter not yet paid);
+2. settles ABF for the quarter before Q, and for any earlier quarter, from the activity reported
+   by the as-of instant; activity reported later becomes ``correction`` lines in a later run;
+3. pays staff ``adjustment`` lines and ``system_adaptation`` claims not yet paid;
+4. holds back, and flags, every payee whose agreement is not signed by both parties and received
+   (and, where the round has a reply deadline, whose offer is not accepted) or whose baseline
+   expenditure is missing; the first run after that is fixed pays it all (catch-up).
+
+Pure: the caller loads the inputs (tasks/payout_engine.py) and writes the lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sio_domain.entitlement import (
+    AdaptationClaim,
+    Component,
+    Entitlement,
+    abf_entitlements,
+    advance_entitlements,
+    system_adaptation_entitlements,
+)
+from sio_domain.financing import (
+    FinancingDataError,
+    baseline_year,
+    first_trial_year,
+    top_up_amount,
+)
+from sio_domain.municipality_registry import MunicipalityRegistry
+from sio_domain.payees import Flag, Participation, PayeeSchedule, payee_schedules
+from sio_domain.payment_clearance import AgreementState, clearance_problems
+from sio_domain.payout_periods import Month, Quarter
+from sio_domain.round_definition import RoundDefinition
+from sio_domain.settlement import (
+    NewLine,
+    PaidLine,
+    StaffAdjustment,
+    adjustment_lines,
+    settle,
+)
+
+
+@dataclass(frozen=True)
+class PayoutInputs:
+    """Everything a run reads, loaded in bulk by the caller."""
+
+    participations: Sequence[Participation]
+    agreements: Mapping[str, AgreementState]
+    expenditure: Mapping[str, Decimal]
+    activity: Mapping[tuple[str, Month], Decimal]
+    paid: Sequence[PaidLine]
+    adjustments: Sequence[StaffAdjustment] = ()
+    claims: Sequence[tuple[str, Decimal, date]] = ()
+
+
+@dataclass
+class PayeeOutcome:
+    """One payee in one run: the lines it gets now, or why they are held back."""
+
+    kommunenummer: str
+    name: str
+    model: str
+    problems: list[str] = field(default_factory=list)
+    lines: list[NewLine] = field(default_factory=list)
+
+    @property
+    def held(self) -> bool:
+        return bool(self.problems)
+
+
+@dataclass
+class PayoutPlan:
+    """What a run pays (``payees`` without problems) and holds back (with problems)."""
+
+    run: Quarter
+    payees: dict[str, PayeeOutcome]
+    flags: list[Flag]
+
+    def paid(self) -> list[PayeeOutcome]:
+        return [outcome for outcome in self.payees.values() if not outcome.held]
+
+    def held(self) -> list[PayeeOutcome]:
+        return [outcome for outcome in self.payees.values() if outcome.held]
+
+
+def horizon(run: Quarter) -> dict[Component, Quarter]:
+    """The last period each computed component is settled for in ``run`` (see module doc)."""
+    return {
+        "frame": run,
+        "lump_sum": run,
+        "income_supplement": run,
+        "system_adaptation": run,
+        "abf": run.previous(),
+    }
+
+
+def activity_window(
+    round_def: RoundDefinition, participations: Sequence[Participation], run: Quarter
+) -> tuple[Month, Month]:
+    """The months whose activity a run prices: from the round's first participation month to the
+    last month of the quarter before the run."""
+    starts = [p.start for p in participations if p.round_id == round_def.id]
+    first = Month.of(min(starts, default=round_def.milestones.go_live.date))
+    return first, run.previous().last_month
+
+
+def plan_payout(
+    round_def: RoundDefinition,
+    run: Quarter,
+    *,
+    on: date,
+    registry: MunicipalityRegistry,
+    inputs: PayoutInputs,
+) -> PayoutPlan:
+    """Decide the run: the new lines per payee, what is held back and why (``on``: as-of date)."""
+    ours = [p for p in inputs.participations if p.round_id == round_def.id]
+    others = [p for p in inputs.participations if p.round_id != round_def.id]
+    schedules, flags = payee_schedules(round_def, ours, registry, other_rounds=others)
+    outcomes: dict[str, PayeeOutcome] = {}
+    owed: list[Entitlement] = []
+    for payee, schedule in schedules.items():
+        outcome = PayeeOutcome(payee, registry.get(payee).name, schedule.model)
+        outcome.problems += _clearance(round_def, schedule, inputs.agreements, on)
+        try:
+            owed += _owed(round_def, schedule, run, registry, inputs, outcome)
+        except FinancingDataError as error:
+            outcome.problems.append(str(error))
+        outcomes[payee] = outcome
+    claims, claim_flags = _claims(inputs.claims, schedules, registry)
+    flags += claim_flags
+    owed += system_adaptation_entitlements(claims, round_def.financing.system_adaptation_max, run)
+    payees = set(outcomes)
+    lines = settle(owed, inputs.paid, payees=payees, horizon=horizon(run))
+    lines += adjustment_lines(inputs.adjustments, inputs.paid, payees=payees)
+    for line in lines:
+        outcomes[line.kommunenummer].lines.append(line)
+    for adjustment in inputs.adjustments:
+        if adjustment.kommunenummer not in outcomes:
+            flags.append(
+                Flag(
+                    adjustment.kommunenummer,
+                    f"adjustment {adjustment.id} ({adjustment.period}) not paid:"
+                    " the municipality is not a payee of this round",
+                )
+            )
+    return PayoutPlan(run, outcomes, flags)
+
+
+def _clearance(
+    round_def: RoundDefinition,
+    schedule: PayeeSchedule,
+    agreements: Mapping[str, AgreementState],
+    on: date,
+) -> list[str]:
+    needs_reply = round_def.milestones.reply_deadline is not None
+    problems = []
+    for member in schedule.members:
+        state = agreements.get(member, AgreementState())
+        for problem in clearance_problems(state, needs_reply=needs_reply, on=on):
+            prefix = "" if member == schedule.kommunenummer else f"{member}: "
+            problems.append(prefix + problem)
+    return problems
+
+
+def _owed(
+    round_def: RoundDefinition,
+    schedule: PayeeSchedule,
+    run: Quarter,
+    registry: MunicipalityRegistry,
+    inputs: PayoutInputs,
+    outcome: PayeeOutcome,
+) -> list[Entitlement]:
+    base = baseline_year(round_def)
+    year_end = date(base, 12, 31)
+    numbers = [
+        number
+        for number in registry.lineage(schedule.kommunenummer)
+        if registry.get(number).valid_on(year_end)
+    ]
+    missing = [number for number in numbers if number not in inputs.expenditure]
+    if missing or not numbers:
+        outcome.problems.append(
+            f"no expenditure for {base} (the baseline) imported for {', '.join(missing or numbers)}"
+            if numbers
+            else f"no municipality of this lineage was in force at the end of {base}"
+        )
+        return []
+    baseline = sum((inputs.expenditure[number] for number in numbers), Decimal("0"))
+    years = schedule.by_year()
+    top_up = {}
+    if round_def.financing.top_up:
+        top_up = {
+            year: top_up_amount(
+                round_def.financing,
+                schedule.kommunenummer,
+                year,
+                lambda number, on: registry.in_force(number, on).kommunenummer,
+                months.all[0].first_day,
+            )
+            for year, months in years.items()
+        }
+    value_by_month = {
+        month: inputs.activity.get((schedule.kommunenummer, month), Decimal("0"))
+        for months in years.values()
+        for month in months.abf
+    }
+    return [
+        *advance_entitlements(
+            schedule,
+            round_def.financing,
+            baseline=baseline,
+            first_year=first_trial_year(round_def),
+            top_up=top_up,
+            through=run,
+        ),
+        *abf_entitlements(schedule, value_by_month, run.previous()),
+    ]
+
+
+def _claims(
+    claims: Sequence[tuple[str, Decimal, date]],
+    schedules: Mapping[str, PayeeSchedule],
+    registry: MunicipalityRegistry,
+) -> tuple[list[AdaptationClaim], list[Flag]]:
+    """Claims as owed to the payee in force when each was entered; model A payees only."""
+    result, flags = [], []
+    for number, amount, entered_on in claims:
+        try:
+            payee = registry.in_force(number, entered_on).kommunenummer
+        except (KeyError, ValueError) as error:
+            flags.append(Flag(number, f"system-adaptation claim not paid: {error}"))
+            continue
+        schedule = schedules.get(payee)
+        if schedule is None or schedule.model != "A":
+            flags.append(
+                Flag(number, "system-adaptation claim not paid: only model A participants")
+            )
+            continue
+        result.append(AdaptationClaim(number, payee, Quarter.of(entered_on), amount))
+    return result, flags

@@ -1,0 +1,163 @@
+"""Settling what is owed against what the ledger already paid: the lines a payout run adds.
+
+The ledger (utbetalingsreskontro) is append-only (DOMAIN.md **D**): a run never changes an earlier
+run's lines. So a run compares what each payee is owed for each (period, component) with what the
+ledger holds for it — the original line plus every correction pointing at it — and adds only the
+difference:
+
+- nothing paid yet and something owed → an original line (this is also how a municipality that
+  was held back until it signed is caught up by the first run after signing);
+- paid but the amount owed has changed (activity reported late, a corrected expenditure or
+  deflator) → a ``correction`` line for that period that points at (``corrects``) the original;
+- owed equals paid → nothing, which is why a second run of the same quarter adds nothing.
+
+Staff ``adjustment`` lines are not computed: each recorded adjustment is paid once, as entered.
+Every line gets a ``line_key``, unique over (round, municipality, period, component, run, corrected
+line or adjustment): the database refuses a second line with the same key, so re-runs, retries and
+crashes never pay twice (issue 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
+
+from sio_domain.entitlement import Component, Entitlement
+from sio_domain.payout_periods import Quarter
+
+
+class PaidLine(NamedTuple):
+    """A line already in the ledger."""
+
+    id: int
+    kommunenummer: str
+    period: str
+    component: Component
+    amount: Decimal
+    corrects: int | None
+    line_key: str
+
+
+class NewLine(NamedTuple):
+    """A line this run adds. ``corrects`` is the id of the line it corrects, if any."""
+
+    kommunenummer: str
+    period: str
+    component: Component
+    amount: Decimal
+    basis: str
+    corrects: int | None = None
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class StaffAdjustment:
+    """An adjustment entered with ``sio adjust`` (DOMAIN.md: extraordinary payments)."""
+
+    id: int
+    kommunenummer: str
+    period: str
+    amount: Decimal
+    reason: str
+
+
+def line_key(
+    round_id: str, kommunenummer: str, period: str, component: str, run: str, reference: str
+) -> str:
+    """The unique key of a ledger line: round|municipality|period|component|run|reference.
+
+    ``reference`` is the corrected line's id for a correction, ``adjustment:<id>`` for a staff
+    adjustment, and empty otherwise.
+    """
+    return "|".join((round_id, kommunenummer, period, component, run, reference))
+
+
+def adjustment_reference(adjustment_id: int) -> str:
+    """The reference part of an adjustment line's key."""
+    return f"adjustment:{adjustment_id}"
+
+
+def settle(
+    owed: Iterable[Entitlement],
+    paid: Sequence[PaidLine],
+    *,
+    payees: set[str],
+    horizon: Mapping[Component, Quarter],
+) -> list[NewLine]:
+    """The lines that bring the ledger to what is owed, for ``payees`` and computed components.
+
+    ``horizon`` gives, per computed component, the last period this run settles (advances up to
+    the run's quarter, ABF up to the quarter before). A paid line inside the horizon that is no
+    longer owed at all is reversed by a correction.
+    """
+    originals: dict[tuple[str, str, Component], PaidLine] = {}
+    for line in paid:
+        if line.component not in ("correction", "adjustment"):
+            originals[(line.kommunenummer, line.period, line.component)] = line
+    by_id = {line.id: line for line in originals.values()}
+    paid_total: dict[tuple[str, str, Component], Decimal] = {
+        key: line.amount for key, line in originals.items()
+    }
+    for line in paid:
+        if line.component == "correction" and line.corrects in by_id:
+            original = by_id[line.corrects]
+            key = (original.kommunenummer, original.period, original.component)
+            paid_total[key] += line.amount
+    owed_total: dict[tuple[str, str, Component], tuple[Decimal, str]] = {}
+    for item in owed:
+        inside = item.component in horizon and item.period <= horizon[item.component]
+        if item.kommunenummer in payees and inside:
+            owed_total[(item.kommunenummer, item.period.label, item.component)] = (
+                item.amount,
+                item.basis,
+            )
+    last = {component: quarter.label for component, quarter in horizon.items()}
+    for key in originals:
+        payee, period, component = key
+        inside = component in last and period <= last[component]  # YYYYQn sorts as text
+        if payee in payees and inside and key not in owed_total:
+            owed_total[key] = (Decimal("0.00"), "no longer owed")
+    lines = []
+    for key, (amount, basis) in sorted(owed_total.items()):
+        payee, period, component = key
+        found = originals.get(key)
+        if found is None:
+            if amount != 0:
+                lines.append(NewLine(payee, period, component, amount, basis))
+            continue
+        original = found
+        difference = amount - paid_total[key]
+        if difference != 0:
+            lines.append(
+                NewLine(
+                    payee,
+                    period,
+                    "correction",
+                    difference,
+                    f"{component} {period}: owed {amount}, paid {paid_total[key]} ({basis})",
+                    corrects=original.id,
+                    reference=str(original.id),
+                )
+            )
+    return lines
+
+
+def adjustment_lines(
+    adjustments: Iterable[StaffAdjustment], paid: Sequence[PaidLine], *, payees: set[str]
+) -> list[NewLine]:
+    """One ``adjustment`` line per recorded adjustment not yet in the ledger (for ``payees``)."""
+    done = {line.line_key.rsplit("|", 1)[1] for line in paid if line.component == "adjustment"}
+    return [
+        NewLine(
+            adjustment.kommunenummer,
+            adjustment.period,
+            "adjustment",
+            adjustment.amount,
+            adjustment.reason,
+            reference=adjustment_reference(adjustment.id),
+        )
+        for adjustment in sorted(adjustments, key=lambda item: item.id)
+        if adjustment.kommunenummer in payees and adjustment_reference(adjustment.id) not in done
+    ]

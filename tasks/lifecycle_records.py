@@ -1,0 +1,383 @@
+"""Recording what happened outside sio: replies, signatures, activities done, meetings, attendance.
+
+Each function validates against the round and the state (a signature for a municipality not
+selected is refused, naming it), writes one row and its audit entry in the caller's transaction,
+and is idempotent: recording the same fact again changes nothing; a conflicting fact is refused.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from sio_domain.norwegian_calendar import OSLO, effective_deadline
+from tasks.audit import record_audit
+from tasks.tables import (
+    ActivityStatus,
+    AttendanceRecord,
+    MeetingRecord,
+    ReplyRecord,
+    SelectionDecisionRecord,
+    SignatureRecord,
+)
+from tasks.trial_state import RoundView
+
+
+class RecordRefused(ValueError):
+    """A fact that cannot be recorded; the message names the field and value."""
+
+
+def _selected(session: Session, round_id: str, numbers: list[str]) -> SelectionDecisionRecord:
+    decision = session.exec(
+        select(SelectionDecisionRecord).where(
+            SelectionDecisionRecord.round_id == round_id,
+            SelectionDecisionRecord.kommunenummer.in_(numbers),  # type: ignore[attr-defined]
+        )
+    ).first()
+    if decision is None or decision.decision != "selected":
+        raise RecordRefused(
+            f"kommunenummer {numbers[0]}: not selected in round {round_id}"
+            + ("" if decision is None else f" (decision: {decision.decision})")
+        )
+    return decision
+
+
+def _numbers(view: RoundView, kommunenummer: str) -> list[str]:
+    if kommunenummer not in view.registry:
+        raise RecordRefused(f"kommunenummer {kommunenummer!r}: unknown municipality")
+    return [*view.registry.lineage(kommunenummer)]
+
+
+def record_reply(
+    session: Session,
+    view: RoundView,
+    kommunenummer: str,
+    *,
+    accepted: bool,
+    on: date,
+    now: datetime,
+    actor: str,
+) -> bool:
+    """The municipality's reply to an offer (seed 002: «Svarfrist ... innen 31. desember»)."""
+    round_def = view.round_def
+    deadline = round_def.milestones.reply_deadline
+    if deadline is None:
+        raise RecordRefused(f"round {round_def.id}: has no reply deadline (no offer to reply to)")
+    numbers = _numbers(view, kommunenummer)
+    decision = _selected(session, round_def.id, numbers)
+    existing = session.exec(
+        select(ReplyRecord).where(
+            ReplyRecord.round_id == round_def.id,
+            ReplyRecord.kommunenummer == decision.kommunenummer,
+        )
+    ).first()
+    if existing is not None:
+        if (existing.accepted, existing.replied_on) == (accepted, on):
+            return False
+        raise RecordRefused(
+            f"kommunenummer {kommunenummer}: a reply is already recorded "
+            f"({'accept' if existing.accepted else 'decline'} on {existing.replied_on})"
+        )
+    late = on > effective_deadline(deadline.date)
+    session.add(
+        ReplyRecord(
+            round_id=round_def.id,
+            kommunenummer=decision.kommunenummer,
+            accepted=accepted,
+            replied_on=on,
+            late=late,
+            recorded_at=now,
+        )
+    )
+    record_audit(
+        session,
+        at=now,
+        actor=actor,
+        round_id=round_def.id,
+        kommunenummer=decision.kommunenummer,
+        what="reply recorded",
+        detail={"accepted": accepted, "on": on, "late": late},
+    )
+    return True
+
+
+def record_signature(
+    session: Session,
+    view: RoundView,
+    kommunenummer: str,
+    *,
+    party: str,
+    signed_on: date,
+    place: str,
+    signatory: str,
+    received_on: date | None,
+    now: datetime,
+    actor: str,
+) -> bool:
+    """One signature on the cooperation agreement (seed 000: «utferdiget i 2 ... eksemplarer»).
+
+    ``received_on`` (default: the signing date) is when the directorate received the
+    municipality's signed copy; the agreement deadline is judged on it (DOMAIN.md: a return date).
+    """
+    round_def = view.round_def
+    if party not in ("municipality", "directorate"):
+        raise RecordRefused(f"--party: {party!r} is not municipality or directorate")
+    if not place.strip():
+        raise RecordRefused("--place: must not be empty")
+    if not signatory.strip():
+        raise RecordRefused("--signatory: must not be empty")
+    received = received_on or signed_on
+    if received < signed_on:
+        raise RecordRefused(
+            f"--received-on: {received.isoformat()} is before --signed-on {signed_on.isoformat()}"
+        )
+    if signed_on > now.astimezone(OSLO).date():
+        raise RecordRefused(f"--signed-on: {signed_on.isoformat()} is in the future")
+    numbers = _numbers(view, kommunenummer)
+    decision = _selected(session, round_def.id, numbers)
+    existing = session.exec(
+        select(SignatureRecord).where(
+            SignatureRecord.round_id == round_def.id,
+            SignatureRecord.kommunenummer == decision.kommunenummer,
+            SignatureRecord.party == party,
+        )
+    ).first()
+    if existing is not None:
+        same = (existing.signed_on, existing.place, existing.signatory, existing.received_on)
+        if same == (signed_on, place, signatory, received):
+            return False
+        raise RecordRefused(
+            f"kommunenummer {kommunenummer}: the {party}'s signature is already recorded "
+            f"(signed {existing.signed_on} in {existing.place} by {existing.signatory})"
+        )
+    deadline = round_def.milestones.agreement_deadline
+    late = (
+        party == "municipality"
+        and deadline is not None
+        and (received > effective_deadline(deadline.date))
+    )
+    session.add(
+        SignatureRecord(
+            round_id=round_def.id,
+            kommunenummer=decision.kommunenummer,
+            party=party,
+            signed_on=signed_on,
+            place=place,
+            signatory=signatory,
+            received_on=received,
+            late=late,
+            recorded_at=now,
+        )
+    )
+    record_audit(
+        session,
+        at=now,
+        actor=actor,
+        round_id=round_def.id,
+        kommunenummer=decision.kommunenummer,
+        what=f"{party} signature recorded",
+        detail={
+            "signed_on": signed_on,
+            "place": place,
+            "signatory": signatory,
+            "received_on": received,
+            "late": late,
+        },
+    )
+    return True
+
+
+def record_activity_done(
+    session: Session,
+    view: RoundView,
+    kommunenummer: str,
+    *,
+    activity: str,
+    on: date,
+    now: datetime,
+    actor: str,
+    note: str | None = None,
+) -> bool:
+    """A Bilag 1 activity (``activity:<key>``) or annual report (``annual_report:<year>``) done."""
+    round_def = view.round_def
+    numbers = _numbers(view, kommunenummer)
+    decision = _selected(session, round_def.id, numbers)
+    known = {
+        f"activity:{event.key.split(':')[3]}"
+        if event.kind == "activity"
+        else f"annual_report:{event.key.split(':')[3]}"
+        for event in view.plan_for(decision.kommunenummer, decision.model)
+        if event.kind in ("activity", "report_deadline")
+    }
+    if activity not in known:
+        raise RecordRefused(f"--activity: {activity!r} is not one of {', '.join(sorted(known))}")
+    existing = session.exec(
+        select(ActivityStatus).where(
+            ActivityStatus.round_id == round_def.id,
+            ActivityStatus.kommunenummer == decision.kommunenummer,
+            ActivityStatus.activity_key == activity,
+        )
+    ).first()
+    if existing is not None:
+        if existing.done_on == on:
+            return False
+        raise RecordRefused(
+            f"--activity: {activity} is already recorded done on {existing.done_on}"
+        )
+    session.add(
+        ActivityStatus(
+            round_id=round_def.id,
+            kommunenummer=decision.kommunenummer,
+            activity_key=activity,
+            done_on=on,
+            note=note,
+            recorded_at=now,
+        )
+    )
+    record_audit(
+        session,
+        at=now,
+        actor=actor,
+        round_id=round_def.id,
+        kommunenummer=decision.kommunenummer,
+        what="activity done",
+        detail={"activity": activity, "on": on},
+    )
+    return True
+
+
+def record_meeting_time(
+    session: Session,
+    view: RoundView,
+    kommunenummer: str,
+    *,
+    month: str,
+    start: datetime,
+    now: datetime,
+    actor: str,
+) -> bool:
+    """Move one status meeting for one municipality to an agreed time (seed 000: «avtales»)."""
+    round_def = view.round_def
+    numbers = _numbers(view, kommunenummer)
+    decision = _selected(session, round_def.id, numbers)
+    plan = view.plan_for(decision.kommunenummer, decision.model)
+    meeting = next(
+        (e for e in plan if e.kind == "status_meeting" and e.key.endswith(f":{month}")), None
+    )
+    if meeting is None:
+        raise RecordRefused(f"--month: {month} has no status meeting for {kommunenummer}")
+    assert isinstance(meeting.start, datetime) and isinstance(meeting.end, datetime)
+    end = start + (meeting.end - meeting.start)
+    row = session.exec(
+        select(MeetingRecord).where(
+            MeetingRecord.round_id == round_def.id,
+            MeetingRecord.kommunenummer == decision.kommunenummer,
+            MeetingRecord.event_key == meeting.key,
+        )
+    ).first()
+    if row is not None and row.agreed and row.start == start:
+        return False
+    if row is None:
+        row = MeetingRecord(
+            round_id=round_def.id,
+            kommunenummer=decision.kommunenummer,
+            event_key=meeting.key,
+            kind="status_meeting",
+            start=start,
+            end=end,
+            agreed=True,
+        )
+    row.start, row.end, row.agreed = start, end, True
+    session.add(row)
+    record_audit(
+        session,
+        at=now,
+        actor=actor,
+        round_id=round_def.id,
+        kommunenummer=decision.kommunenummer,
+        what="status meeting moved",
+        detail={"month": month, "start": start},
+    )
+    return True
+
+
+def record_minutes(
+    session: Session,
+    view: RoundView,
+    kommunenummer: str,
+    *,
+    month: str,
+    minutes: str,
+    now: datetime,
+    actor: str,
+) -> None:
+    """Minutes (referat) of a held status meeting."""
+    round_def = view.round_def
+    numbers = _numbers(view, kommunenummer)
+    row = session.exec(
+        select(MeetingRecord).where(
+            MeetingRecord.round_id == round_def.id,
+            MeetingRecord.kommunenummer.in_(numbers),  # type: ignore[attr-defined]
+            MeetingRecord.event_key.endswith(f":{month}"),  # type: ignore[attr-defined]
+        )
+    ).first()
+    if row is None:
+        raise RecordRefused(f"--month: no status meeting with {kommunenummer} in {month} yet")
+    if row.start > now:
+        raise RecordRefused(f"--month: the {month} meeting has not been held yet")
+    row.minutes = minutes
+    session.add(row)
+    record_audit(
+        session,
+        at=now,
+        actor=actor,
+        round_id=round_def.id,
+        kommunenummer=row.kommunenummer,
+        what="minutes recorded",
+        detail={"month": month},
+    )
+
+
+def record_attendance(
+    session: Session,
+    view: RoundView,
+    kommunenummer: str,
+    *,
+    event_key: str,
+    email: str,
+    attended: bool,
+    now: datetime,
+    actor: str,
+) -> None:
+    """Who attended a gathering or meeting."""
+    numbers = _numbers(view, kommunenummer)
+    number = numbers[-1] if kommunenummer not in numbers else kommunenummer
+    row = session.exec(
+        select(AttendanceRecord).where(
+            AttendanceRecord.round_id == view.round_def.id,
+            AttendanceRecord.event_key == event_key,
+            AttendanceRecord.kommunenummer == number,
+            AttendanceRecord.email == email,
+        )
+    ).first()
+    if row is None:
+        row = AttendanceRecord(
+            round_id=view.round_def.id,
+            event_key=event_key,
+            kommunenummer=number,
+            email=email,
+            attended=attended,
+            recorded_at=now,
+        )
+    row.attended = attended
+    session.add(row)
+    record_audit(
+        session,
+        at=now,
+        actor=actor,
+        round_id=view.round_def.id,
+        kommunenummer=number,
+        what="attendance recorded",
+        detail={"event": event_key, "email": email, "attended": attended},
+    )

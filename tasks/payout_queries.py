@@ -1,0 +1,235 @@
+"""The reads a payout run makes: a handful of bulk queries, whatever the number of municipalities.
+
+Why bulk: a run for all 357 municipalities (or ten times as many rows) must stay within twice the
+time of one raw SQL ``GROUP BY`` over the same activity (issue 4, benchmark). So activity is
+priced and summed in SQL — one row back per municipality and month — and every other read is one
+query per table, never one per municipality.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, literal_column, text
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
+from sqlmodel import Session, col, select
+
+from sio_domain.payees import Participation
+from sio_domain.payment_clearance import AgreementState
+from sio_domain.payout_periods import Month
+from sio_domain.settlement import PaidLine, StaffAdjustment
+from tasks.tables import (
+    ActivityReport,
+    AdjustmentRecord,
+    ExpenditureRecord,
+    LedgerLineRecord,
+    ParticipationRecord,
+    ReplyRecord,
+    SignatureRecord,
+    SystemAdaptationClaim,
+)
+
+_PAYOUT_LOCK_BASE = 5_102_016_100  # beside tasks/database.py's migration lock key
+
+
+def participations(session: Session) -> list[Participation]:
+    """Every recorded participation, in every round (for the one-round-per-month rule)."""
+    table = ParticipationRecord
+    rows = session.exec(
+        select(
+            table.round_id,
+            table.kommunenummer,
+            table.model,
+            table.start,
+            table.end,
+            table.abf_start,
+        )
+    ).all()
+    return [Participation(*row) for row in rows]
+
+
+def agreement_states(session: Session, round_id: str) -> dict[str, AgreementState]:
+    """Per participation number: when the agreement was received and signed, and the reply."""
+    received: dict[str, date] = {}
+    signed: dict[str, date] = {}
+    signatures = session.exec(
+        select(
+            SignatureRecord.kommunenummer,
+            SignatureRecord.party,
+            SignatureRecord.signed_on,
+            SignatureRecord.received_on,
+        ).where(col(SignatureRecord.round_id) == round_id)
+    ).all()
+    for number, party, signed_on, received_on in signatures:
+        if party == "municipality":
+            received[number] = received_on
+        elif party == "directorate":
+            signed[number] = signed_on
+    replies = {
+        number: (accepted, replied_on)
+        for number, accepted, replied_on in session.exec(
+            select(ReplyRecord.kommunenummer, ReplyRecord.accepted, ReplyRecord.replied_on).where(
+                col(ReplyRecord.round_id) == round_id
+            )
+        ).all()
+    }
+    return {
+        number: AgreementState(
+            municipality_received_on=received.get(number),
+            directorate_signed_on=signed.get(number),
+            reply_accepted=replies[number][0] if number in replies else None,
+            replied_on=replies[number][1] if number in replies else None,
+        )
+        for number in set(received) | set(signed) | set(replies)
+    }
+
+
+def expenditure_by_number(
+    session: Session, year: int, functions: tuple[str, ...]
+) -> dict[str, Decimal]:
+    """Net operating expenditure of ``year`` on ``functions``, per number (NOK)."""
+    rows = session.exec(
+        select(ExpenditureRecord.kommunenummer, func.sum(ExpenditureRecord.amount_ore))
+        .where(
+            col(ExpenditureRecord.year) == year,
+            col(ExpenditureRecord.function).in_(functions),
+        )
+        .group_by(col(ExpenditureRecord.kommunenummer))
+    ).all()
+    return {number: Decimal(int(total)).scaleb(-2) for number, total in rows}
+
+
+def activity_value(
+    session: Session,
+    *,
+    first: Month,
+    last: Month,
+    as_of: datetime,
+    prices_ore: Mapping[tuple[str, int], int],
+) -> dict[tuple[str, Month], Decimal]:
+    """(number, month) → Σ units × unit price (NOK, exact) of the activity reported by ``as_of``.
+
+    For each municipality, month and service the latest report made by ``as_of`` counts (activity
+    is append-only; a later report supersedes an earlier one). Units are hundredths and prices
+    øre, so the SQL sum is an exact integer in 1/10 000 NOK.
+    """
+    latest = latest_activity(first=first, last=last, as_of=as_of)
+    value = func.sum(latest.c.units_hundredths * price_case(latest.c, prices_ore))
+    rows = session.exec(
+        select(latest.c.kommunenummer, latest.c.month, value)
+        .where(latest.c.rank == 1)
+        .group_by(latest.c.kommunenummer, latest.c.month)
+    ).all()
+    months: dict[str, Month] = {}
+    values = {}
+    for number, label, total in rows:
+        month = months.get(label) or months.setdefault(label, Month.parse(label))
+        values[(number, month)] = Decimal(int(total or 0)).scaleb(-4)
+    return values
+
+
+def latest_activity(*, first: Month, last: Month, as_of: datetime) -> Subquery:
+    """Subquery: every report in the months, ranked newest-first per municipality/month/service."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(
+                col(ActivityReport.kommunenummer),
+                col(ActivityReport.month),
+                col(ActivityReport.service_code),
+            ),
+            order_by=(col(ActivityReport.reported_at).desc(), col(ActivityReport.id).desc()),
+        )
+        .label("rank")
+    )
+    return (
+        select(
+            ActivityReport.kommunenummer,
+            ActivityReport.month,
+            ActivityReport.service_code,
+            ActivityReport.units_hundredths,
+            rank,
+        )
+        .where(
+            col(ActivityReport.reported_at) <= as_of,
+            col(ActivityReport.month) >= first.label,
+            col(ActivityReport.month) <= last.label,
+        )
+        .subquery("latest")
+    )
+
+
+def price_case(columns: Any, prices_ore: Mapping[tuple[str, int], int]) -> ColumnElement[int]:
+    """``CASE`` giving each row's unit price in øre: by the month's year, then the service code."""
+    by_year: dict[str, dict[str, int]] = {}
+    for (code, year), price in prices_ore.items():
+        by_year.setdefault(f"{year:04d}", {})[code] = price
+    return case(
+        {
+            year: case(prices, value=columns.service_code, else_=literal_column("0"))
+            for year, prices in sorted(by_year.items())
+        },
+        value=func.substr(columns.month, 1, 4),
+        else_=literal_column("0"),
+    )
+
+
+def ledger(session: Session, round_id: str) -> list[PaidLine]:
+    """Every line of the round already in the ledger (what has been paid)."""
+    rows = session.exec(
+        select(
+            LedgerLineRecord.id,
+            LedgerLineRecord.kommunenummer,
+            LedgerLineRecord.period,
+            LedgerLineRecord.component,
+            LedgerLineRecord.amount_ore,
+            LedgerLineRecord.corrects,
+            LedgerLineRecord.line_key,
+        ).where(col(LedgerLineRecord.round_id) == round_id)
+    ).all()
+    return [
+        PaidLine(line_id, number, period, component, Decimal(amount).scaleb(-2), corrects, key)
+        for line_id, number, period, component, amount, corrects, key in rows
+    ]
+
+
+def adjustments(session: Session, round_id: str, as_of: datetime) -> list[StaffAdjustment]:
+    """Adjustments entered by ``as_of`` (whether paid is settled against the ledger)."""
+    rows = session.exec(
+        select(AdjustmentRecord).where(
+            col(AdjustmentRecord.round_id) == round_id, col(AdjustmentRecord.entered_at) <= as_of
+        )
+    ).all()
+    return [
+        StaffAdjustment(
+            r.id or 0, r.kommunenummer, r.period, Decimal(r.amount_ore).scaleb(-2), r.reason
+        )
+        for r in rows
+    ]
+
+
+def adaptation_claims(
+    session: Session, round_id: str, as_of: datetime
+) -> list[tuple[str, Decimal, datetime]]:
+    """(participation number, amount, entered at) of system-adaptation claims, oldest first."""
+    rows = session.exec(
+        select(SystemAdaptationClaim)
+        .where(
+            col(SystemAdaptationClaim.round_id) == round_id,
+            col(SystemAdaptationClaim.entered_at) <= as_of,
+        )
+        .order_by(col(SystemAdaptationClaim.entered_at), col(SystemAdaptationClaim.id))
+    ).all()
+    return [(r.kommunenummer, Decimal(r.amount_ore).scaleb(-2), r.entered_at) for r in rows]
+
+
+def lock_round(session: Session, round_id: str) -> None:
+    """Serialise payout runs of one round on PostgreSQL (SQLite serialises all writers anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = _PAYOUT_LOCK_BASE + zlib.crc32(round_id.encode())
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -1,0 +1,396 @@
+"""Delivery to a real SMTP server on localhost and to the file outbox, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from icalendar import Calendar
+from sqlmodel import col, select
+
+from deployments.settings import Settings, load_settings
+from sio_domain.plan import PlanEvent
+from tasks.agreement_text import agreement_attachment
+from tasks.calendar_files import plan_calendar
+from tasks.database import dispose_engine, session_for
+from tasks.mail_delivery import MailDeliveryFailed, deliver_pending, eml_filename, message_id
+from tasks.mail_templates import render_mail
+from tasks.outbox import Attachment, calendar_attachment, enqueue_mail
+from tasks.tables import AuditEntry, OutgoingMail
+from tests.support.free_port import free_tcp_port
+from tests.support.smtp_server import RecordingSmtpServer
+
+OSLO = ZoneInfo("Europe/Oslo")
+NOW = datetime(2015, 11, 10, 9, 0, tzinfo=OSLO)
+DEADLINE = date(2015, 12, 1)
+STJORDAL = "postmottak@stjordal.kommune.no"
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+NO_WAIT: dict[str, Any] = {"backoff_seconds": 0.0}
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """sio's default SQLite file in a fresh SIO_HOME, or a fresh PostgreSQL database."""
+    request.getfixturevalue("sio_home")  # every test here also needs a home for its outbox
+    if request.param == "sqlite":
+        url = load_settings().resolved_database_url
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+    yield url
+    dispose_engine(url)
+
+
+def smtp_settings(home: Path, port: int, **more: Any) -> Settings:
+    return Settings(home=home, smtp_host="127.0.0.1", smtp_port=port, **more)
+
+
+def enqueue(url: str, key: str = "sio-2016/1714/application_reminder/14", **changes: Any) -> bool:
+    """Enqueue a bokmål application reminder to Stjørdal and commit, as a flow would."""
+    letter = render_mail(
+        "application_reminder", "bokmål", municipality="Stjørdal", deadline=DEADLINE
+    )
+    values: dict[str, Any] = {
+        "key": key,
+        "round_id": "sio-2016",
+        "kommunenummer": "1714",
+        "kind": "application_reminder",
+        "recipients": [STJORDAL],
+        "subject": letter.subject,
+        "body": letter.body,
+        "due_at": NOW,
+        "now": NOW,
+        "obligation": "application_deadline",
+    }
+    with session_for(url) as session:
+        added = enqueue_mail(session, **(values | changes))
+        session.commit()
+    return added
+
+
+def row(url: str, key: str) -> OutgoingMail:
+    with session_for(url) as session:
+        return session.exec(select(OutgoingMail).where(OutgoingMail.key == key)).one()
+
+
+def audit_whats(url: str) -> list[str]:
+    with session_for(url) as session:
+        entries = session.exec(select(AuditEntry).order_by(col(AuditEntry.id)))
+        return [entry.what for entry in entries]
+
+
+def test_a_message_goes_exactly_once_when_enqueue_and_delivery_run_twice(
+    database_url: str, sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    settings = smtp_settings(sio_home, smtp.port)
+    key = "sio-2016/1714/application_reminder/14"
+
+    assert enqueue(database_url, key)
+    first = deliver_pending(database_url, settings, now=NOW, **NO_WAIT)
+    assert not enqueue(database_url, key)
+    second = deliver_pending(database_url, settings, now=NOW + timedelta(hours=1), **NO_WAIT)
+
+    assert (first.sent, second.sent) == ((key,), ())
+    [mail] = smtp.messages
+    assert mail.rcpt_tos == [STJORDAL]
+    assert mail.mail_from == "sio@helsedir.no"
+    assert mail.message["Message-ID"] == message_id(key, settings.mail_from)
+    assert mail.message["Subject"].startswith("Påminnelse: søknadsfrist 1. desember 2015")
+    assert "tirsdag 1. desember 2015" in mail.message.get_content()
+    assert row(database_url, key).sent_at == NOW
+    assert audit_whats(database_url) == ["mail_sent"]
+
+
+def test_a_nynorsk_municipality_gets_its_reminder_in_nynorsk(
+    database_url: str, sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    letter = render_mail(
+        "application_reminder", "nynorsk", municipality="Os (Hordaland)", deadline=DEADLINE
+    )
+    enqueue(
+        database_url,
+        "sio-2016/1243/application_reminder/14",
+        kommunenummer="1243",
+        recipients=["postmottak@os.kommune.no"],
+        subject=letter.subject,
+        body=letter.body,
+    )
+
+    deliver_pending(database_url, smtp_settings(sio_home, smtp.port), now=NOW, **NO_WAIT)
+
+    [mail] = smtp.messages
+    body = mail.message.get_content()
+    assert mail.message["Subject"].startswith("Påminning: søknadsfrist 1. desember 2015")
+    assert body.splitlines()[0] == "Til Os kommune"
+    assert "tysdag 1. desember 2015" in body and "Venleg helsing" in body
+
+
+def test_a_temporary_rejection_is_retried_and_then_delivered(
+    database_url: str, sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    key = "sio-2016/1714/application_reminder/14"
+    enqueue(database_url, key)
+    smtp.reject_next(1)
+
+    report = deliver_pending(database_url, smtp_settings(sio_home, smtp.port), now=NOW, **NO_WAIT)
+
+    assert report.sent == (key,)
+    assert len(smtp.messages) == 1
+    stored = row(database_url, key)
+    assert stored.attempts == 2 and stored.sent_at == NOW
+    assert stored.last_error is not None and "451" in stored.last_error
+
+
+def test_mail_failing_after_retries_fails_the_run_and_goes_on_the_next(
+    database_url: str, sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    settings = smtp_settings(sio_home, smtp.port)
+    enqueue(database_url, "a/first", obligation=None)
+    enqueue(database_url, "b/second", obligation=None, due_at=NOW + timedelta(minutes=1))
+    smtp.reject_next(3)  # every attempt of the first message this run
+
+    with pytest.raises(MailDeliveryFailed) as failed:
+        deliver_pending(database_url, settings, now=NOW + timedelta(minutes=1), **NO_WAIT)
+
+    assert failed.value.report.failed == ("a/first",)
+    assert failed.value.report.sent == ("b/second",)  # the others went on
+    assert "a/first" in str(failed.value) and "451" in str(failed.value)
+    stuck = row(database_url, "a/first")
+    assert (stuck.sent_at, stuck.attempts) == (None, 3)
+    assert stuck.last_error is not None and "451" in stuck.last_error
+
+    later = NOW + timedelta(days=1)
+    assert deliver_pending(database_url, settings, now=later, **NO_WAIT).sent == ("a/first",)
+    assert sorted(m.message["X-SIO-Key"] for m in smtp.messages) == ["a/first", "b/second"]
+    assert row(database_url, "a/first").sent_at == later
+
+
+@dataclass
+class RefusingHandler:
+    """An SMTP server that refuses every message permanently (554) until told otherwise."""
+
+    refuse: bool = True
+    received: list[bytes] = field(default_factory=list)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.refuse:
+            return "554 5.7.1 Message refused by policy"
+        self.received.append(bytes(envelope.original_content or b""))
+        return "250 OK"
+
+
+@pytest.fixture
+def refusing_smtp() -> Iterator[tuple[RefusingHandler, int]]:
+    handler = RefusingHandler()
+    port = free_tcp_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+def test_a_permanent_failure_is_not_retried_and_the_next_run_delivers_it(
+    database_url: str, sio_home: Path, refusing_smtp: tuple[RefusingHandler, int]
+) -> None:
+    handler, port = refusing_smtp
+    settings = smtp_settings(sio_home, port)
+    enqueue(database_url, "a/refused")
+
+    with pytest.raises(MailDeliveryFailed, match="554"):
+        deliver_pending(database_url, settings, now=NOW, **NO_WAIT)
+    assert row(database_url, "a/refused").attempts == 1
+    assert audit_whats(database_url) == ["mail_failed"]
+
+    handler.refuse = False  # the postmaster fixed the policy
+    report = deliver_pending(database_url, settings, now=NOW + timedelta(days=1), **NO_WAIT)
+
+    assert report.sent == ("a/refused",)
+    assert len(handler.received) == 1
+
+
+def test_an_unreachable_server_leaves_every_message_for_the_next_run(
+    database_url: str, sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    enqueue(database_url, "a/first", obligation=None)
+    enqueue(database_url, "b/second", obligation=None)
+    nobody_listens = smtp_settings(sio_home, free_tcp_port())
+
+    with pytest.raises(MailDeliveryFailed) as failed:
+        deliver_pending(database_url, nobody_listens, now=NOW, **NO_WAIT)
+
+    assert failed.value.report.failed == ("a/first", "b/second")
+    assert row(database_url, "a/first").attempts == 3  # retried with backoff
+    assert row(database_url, "b/second").attempts == 0  # not hammered as well
+    report = deliver_pending(database_url, smtp_settings(sio_home, smtp.port), now=NOW, **NO_WAIT)
+    assert report.sent == ("a/first", "b/second")
+
+
+def test_the_configured_login_is_used(
+    database_url: str, sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    enqueue(database_url)
+    settings = smtp_settings(sio_home, smtp.port, smtp_user="sio", smtp_password="hemmelig")
+
+    deliver_pending(database_url, settings, now=NOW, **NO_WAIT)
+
+    assert smtp.logins == [("sio", "hemmelig")]
+    assert len(smtp.messages) == 1
+
+
+def test_without_smtp_the_outbox_folder_gets_a_parsable_eml_once(
+    database_url: str, sio_home: Path
+) -> None:
+    key = "sio-2016/1714/agreement"
+    settings = Settings(home=sio_home)
+    enqueue(
+        database_url,
+        key,
+        kind="agreement",
+        obligation=None,
+        attachments=[agreement_attachment("A", municipality="Stjørdal", kommunenummer="1714")],
+    )
+
+    deliver_pending(database_url, settings, now=NOW)
+    deliver_pending(database_url, settings, now=NOW + timedelta(days=1))
+
+    files = sorted(settings.outbox_dir.iterdir())
+    assert [path.name for path in files] == [eml_filename(key)]
+    message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    assert message["To"] == STJORDAL
+    assert message["Message-ID"] == message_id(key, settings.mail_from)
+    assert "1. desember 2015" in message["Subject"]
+    [attachment] = message.iter_attachments()
+    assert attachment.get_filename() == "samarbeidsavtale-modell-A-1714.txt"
+    assert "Stjørdal kommune («Kommunen»)" in attachment.get_content()
+    assert row(database_url, key).sent_at == NOW
+
+
+def test_an_invitation_carries_an_ics_with_method_request(
+    database_url: str, sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    start = datetime(2016, 6, 14, 10, 0, tzinfo=OSLO)
+    meeting = PlanEvent(
+        kind="status_meeting",
+        title="Statusmøte",
+        start=start,
+        end=start + timedelta(minutes=90),
+        all_day=False,
+        nominal=None,
+        firm=False,
+        responsible="directorate",
+        municipality="1714",
+        model="A",
+        source="seed 000, Bilag 1 model A row 10",
+        key="sio-2016/1714/status_meeting/2016-06",
+    )
+    ics = plan_calendar(
+        [meeting],
+        name="Statusmøte",
+        stamp=NOW,
+        method="REQUEST",
+        organizer="sio@helsedir.no",
+        attendees=[STJORDAL],
+    )
+    enqueue(
+        database_url,
+        "sio-2016/1714/meeting_invitation/2016-06",
+        attachments=[calendar_attachment(ics)],
+    )
+
+    deliver_pending(database_url, smtp_settings(sio_home, smtp.port), now=NOW, **NO_WAIT)
+
+    [mail] = smtp.messages
+    [part] = mail.message.iter_attachments()
+    assert part.get_content_type() == "text/calendar"
+    assert part.get_param("method") == "REQUEST"
+    assert part.get_content_charset() == "utf-8"
+    assert part.get_filename() == "invitasjon.ics"
+    calendar = Calendar.from_ical(part.get_content())
+    assert calendar["METHOD"] == "REQUEST"
+    [event] = calendar.walk("VEVENT")
+    assert event.decoded("DTSTART") == start
+    assert str(event["SUMMARY"]) == "Statusmøte"
+
+
+def test_a_binary_attachment_arrives_unchanged(
+    database_url: str, sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    statement = bytes(range(256)) * 4
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    enqueue(
+        database_url, attachments=[Attachment("utbetaling-Stjørdal-2017Q2.xlsx", xlsx, statement)]
+    )
+
+    deliver_pending(database_url, smtp_settings(sio_home, smtp.port), now=NOW, **NO_WAIT)
+
+    [part] = smtp.messages[0].message.iter_attachments()
+    assert part.get_filename() == "utbetaling-Stjørdal-2017Q2.xlsx"
+    assert part.get_content() == statement
+
+
+def test_stale_reminders_are_skipped_not_sent_in_a_burst(
+    database_url: str, sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    reminders = "sio-2016/1714/application_reminder"
+    enqueue(database_url, f"{reminders}/14", due_at=NOW)
+    enqueue(database_url, f"{reminders}/7", due_at=NOW + timedelta(days=9))
+    back_up = NOW + timedelta(days=10)  # the system was down for both
+
+    report = deliver_pending(
+        database_url, smtp_settings(sio_home, smtp.port), now=back_up, **NO_WAIT
+    )
+
+    assert report.skipped == (f"{reminders}/14",)
+    assert report.sent == (f"{reminders}/7",)
+    assert [m.message["X-SIO-Key"] for m in smtp.messages] == [f"{reminders}/7"]
+    assert sorted(audit_whats(database_url)) == ["mail_sent", "mail_skipped"]
+
+
+def test_a_message_not_yet_due_waits(
+    database_url: str, sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    enqueue(database_url, due_at=NOW + timedelta(days=1))
+
+    report = deliver_pending(database_url, smtp_settings(sio_home, smtp.port), now=NOW, **NO_WAIT)
+
+    assert report.sent == () and smtp.messages == []
+
+
+def test_two_deliveries_at_once_send_each_message_once(
+    database_url: str, sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    keys = [f"sio-2016/{number}/decision_offer" for number in ("0138", "0926", "1243", "1714")]
+    for key in keys:
+        enqueue(database_url, key, obligation=None)
+    settings = smtp_settings(sio_home, smtp.port)
+    start = threading.Barrier(2)
+    sent: list[str] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            start.wait(timeout=10)
+            sent.extend(deliver_pending(database_url, settings, now=NOW, **NO_WAIT).sent)
+        except BaseException as error:  # reported below; a thread cannot fail the test itself
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    assert sorted(sent) == keys
+    assert sorted(m.message["X-SIO-Key"] for m in smtp.messages) == keys
