@@ -4,9 +4,10 @@
 PYTHON = python3
 VENV = .venv
 PYTEST_ARGS =
+SIO_UP_ARGS =
 
 run: install
-	$(VENV)/bin/sio plan sio-2016
+	exec $(VENV)/bin/sio up $(SIO_UP_ARGS)
 
 test: install
 	$(VENV)/bin/ruff check .

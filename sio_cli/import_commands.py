@@ -39,7 +39,5 @@ def import_file(
         else:
             from tasks.imports import import_for_round
 
-            if round_ref is None:
-                raise ValueError(f"--round: importing {kind.value} needs the round it belongs to")
             count = import_for_round(kind.value, file, round_ref=round_ref, settings=settings)
     typer.echo(f"{count} rows imported from {file} ({kind.value})", err=True)

@@ -18,19 +18,19 @@ amount (the last takes the remainder). Acceptance (issue 4): a municipality whos
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, NamedTuple
 
 from sio_domain.financing import (
+    GrowthIndex,
     annual_frame,
     annual_income_supplement,
-    care_service_expenditure,
     lump_sum_of_frame,
     supplement_cap,
 )
-from sio_domain.money import format_amount, pro_rate, round_ore, split_instalments
+from sio_domain.money import format_amount, pro_rate, round_ore, split_instalments, wide_context
 from sio_domain.payees import PayeeSchedule
 from sio_domain.payout_periods import Month, Quarter
 from sio_domain.round_definition import Financing
@@ -53,6 +53,8 @@ COMPONENTS: tuple[Component, ...] = (
     "correction",
     "adjustment",
 )
+_WIDE = wide_context()
+
 ADVANCE_COMPONENTS: tuple[Component, ...] = ("frame", "lump_sum", "income_supplement")
 """Paid in advance, by the run held in the quarter they are for (DOMAIN.md D)."""
 
@@ -72,19 +74,21 @@ def advance_entitlements(
     financing: Financing,
     *,
     baseline: Decimal,
-    first_year: int,
+    growth: GrowthIndex,
     top_up: Mapping[int, Decimal],
     through: Quarter,
 ) -> list[Entitlement]:
-    """Frame, lump sum and income supplement owed for every quarter up to ``through``."""
+    """Frame, lump sum and income supplement owed for every quarter up to ``through``.
+
+    ``growth`` gives ``Π growth_k`` from the round's first trial year, so ``E(y) = baseline ×
+    growth(y)`` (:func:`sio_domain.financing.care_service_expenditure`).
+    """
     owed: list[Entitlement] = []
     payee = schedule.kommunenummer
     for year, months in schedule.by_year().items():
         if months.all[0].quarter > through:
             break
-        expenditure = care_service_expenditure(
-            baseline, financing, first_year=first_year, year=year
-        )
+        expenditure = _WIDE.multiply(baseline, growth(year))
         frame = annual_frame(expenditure, top_up.get(year, Decimal("0")))
         full_supplement = annual_income_supplement(financing, expenditure, year)
         supplement = pro_rate(full_supplement, len(months.all))
@@ -92,7 +96,7 @@ def advance_entitlements(
             payee,
             "income_supplement",
             supplement,
-            months.all,
+            months.quarters,
             through,
             f"{year}: min({financing.supplement_rate} × E {format_amount(expenditure)},"
             f" cap {format_amount(supplement_cap(financing, year))}) × {len(months.all)}/12"
@@ -104,7 +108,7 @@ def advance_entitlements(
                 payee,
                 "frame",
                 amount,
-                months.frame,
+                months.frame_quarters,
                 through,
                 f"{year}: F {format_amount(frame)} × {len(months.frame)}/12"
                 f" = {format_amount(amount)}",
@@ -115,7 +119,7 @@ def advance_entitlements(
                 payee,
                 "lump_sum",
                 amount,
-                months.abf,
+                months.abf_quarters,
                 through,
                 f"{year}: {financing.lump_sum_share} × F {format_amount(frame)}"
                 f" × {len(months.abf)}/12 = {format_amount(amount)}",
@@ -127,26 +131,28 @@ def _instalments(
     payee: str,
     component: Component,
     annual: Decimal,
-    months: Sequence[Month],
+    counted: Mapping[Quarter, int],
     through: Quarter,
     basis: str,
-) -> Iterator[Entitlement]:
-    counted: dict[Quarter, int] = {}
-    for month in months:
-        quarter = month.quarter
-        counted[quarter] = counted.get(quarter, 0) + 1
+) -> list[Entitlement]:
+    """One instalment per quarter, weighted by its months (``counted``), up to ``through``."""
     quarters = sorted(counted)
     weights = [counted[quarter] for quarter in quarters]
     parts = split_instalments(annual, weights)
-    for index, (quarter, weight, part) in enumerate(zip(quarters, weights, parts, strict=True)):
-        if quarter <= through:
-            yield Entitlement(
-                payee,
-                quarter,
-                component,
-                part,
-                f"{basis}; instalment {index + 1}/{len(quarters)} ({weight} months)",
-            )
+    count = len(quarters)
+    return [
+        Entitlement(
+            payee,
+            quarter,
+            component,
+            part,
+            f"{basis}; instalment {index}/{count} ({weight} months)",
+        )
+        for index, (quarter, weight, part) in enumerate(
+            zip(quarters, weights, parts, strict=True), 1
+        )
+        if quarter <= through
+    ]
 
 
 def abf_entitlements(

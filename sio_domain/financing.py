@@ -63,19 +63,38 @@ def growth_factor(financing: Financing, year: int) -> Decimal:
     return factor
 
 
+class GrowthIndex:
+    """``Π growth_k`` for k from the round's first trial year to y, each year computed once.
+
+    A payout run asks for the same years for every municipality; the index is the same for all.
+    Raises :class:`FinancingDataError` for a year before the first trial year or without a
+    deflator in the round file.
+    """
+
+    def __init__(self, financing: Financing, first_year: int) -> None:
+        self.financing = financing
+        self.first_year = first_year
+        self._known: dict[int, Decimal] = {first_year - 1: _ONE}
+
+    def __call__(self, year: int) -> Decimal:
+        found = self._known.get(year)
+        if found is None:
+            if year < self.first_year:
+                raise FinancingDataError(
+                    f"no care-service expenditure before the first trial year {self.first_year}"
+                )
+            with localcontext(wide_context()):
+                found = self(year - 1) * growth_factor(self.financing, year)
+            self._known[year] = found
+        return found
+
+
 def care_service_expenditure(
     baseline: Decimal, financing: Financing, *, first_year: int, year: int
 ) -> Decimal:
     """``E(y) = baseline × Π growth_k``, k = first trial year … y (unrounded)."""
-    if year < first_year:
-        raise FinancingDataError(
-            f"no care-service expenditure before the first trial year {first_year}"
-        )
     with localcontext(wide_context()):
-        value = baseline
-        for k in range(first_year, year + 1):
-            value *= growth_factor(financing, k)
-        return value
+        return baseline * GrowthIndex(financing, first_year)(year)
 
 
 def annual_frame(expenditure: Decimal, top_up: Decimal) -> Decimal:

@@ -30,7 +30,7 @@ from datetime import date
 from typing import Literal, NamedTuple
 
 from sio_domain.municipality_registry import MunicipalityRegistry
-from sio_domain.payout_periods import Month, months_covered
+from sio_domain.payout_periods import Month, Quarter, months_covered
 from sio_domain.round_definition import RoundDefinition
 
 FinancingMode = Literal["frame", "abf"]
@@ -89,18 +89,28 @@ class PayeeSchedule:
         for month, mode in sorted(self.months.items()):
             found = years.get(month.year)
             if found is None:
-                found = years[month.year] = YearMonths([], [], [])
+                found = years[month.year] = YearMonths([], [], [], {}, {}, {})
+            quarter = month.quarter
             found.all.append(month)
-            (found.frame if mode == "frame" else found.abf).append(month)
+            found.quarters[quarter] = found.quarters.get(quarter, 0) + 1
+            if mode == "frame":
+                found.frame.append(month)
+                found.frame_quarters[quarter] = found.frame_quarters.get(quarter, 0) + 1
+            else:
+                found.abf.append(month)
+                found.abf_quarters[quarter] = found.abf_quarters.get(quarter, 0) + 1
         return years
 
 
 class YearMonths(NamedTuple):
-    """One year of a payee's months: all of them, the frame-financed and the ABF ones."""
+    """One year of a payee's months — all, frame-financed, ABF — and how many in each quarter."""
 
     all: list[Month]
     frame: list[Month]
     abf: list[Month]
+    quarters: dict[Quarter, int]
+    frame_quarters: dict[Quarter, int]
+    abf_quarters: dict[Quarter, int]
 
 
 def default_abf_start(round_def: RoundDefinition, kommunenummer: str) -> date | None:

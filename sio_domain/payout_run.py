@@ -31,6 +31,7 @@ from sio_domain.entitlement import (
 )
 from sio_domain.financing import (
     FinancingDataError,
+    GrowthIndex,
     baseline_year,
     first_trial_year,
     top_up_amount,
@@ -127,11 +128,12 @@ def plan_payout(
     schedules, flags = payee_schedules(round_def, ours, registry, other_rounds=others)
     outcomes: dict[str, PayeeOutcome] = {}
     owed: list[Entitlement] = []
+    growth = GrowthIndex(round_def.financing, first_trial_year(round_def))
     for payee, schedule in schedules.items():
         outcome = PayeeOutcome(payee, registry.get(payee).name, schedule.model)
         outcome.problems += _clearance(round_def, schedule, inputs.agreements, on)
         try:
-            owed += _owed(round_def, schedule, run, registry, inputs, outcome)
+            owed += _owed(round_def, growth, schedule, run, registry, inputs, outcome)
         except FinancingDataError as error:
             outcome.problems.append(str(error))
         outcomes[payee] = outcome
@@ -173,6 +175,7 @@ def _clearance(
 
 def _owed(
     round_def: RoundDefinition,
+    growth: GrowthIndex,
     schedule: PayeeSchedule,
     run: Quarter,
     registry: MunicipalityRegistry,
@@ -218,7 +221,7 @@ def _owed(
             schedule,
             round_def.financing,
             baseline=baseline,
-            first_year=first_trial_year(round_def),
+            growth=growth,
             top_up=top_up,
             through=run,
         ),

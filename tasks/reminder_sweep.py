@@ -72,7 +72,6 @@ def sweep_reminders(run: StageRun) -> StageSummary:
                     "reply_deadline": obligation.deadline,
                     "agreement_deadline": obligation.deadline,
                     "activity": obligation.title,
-                    "row": obligation.key.split(":", 1)[-1],
                     "due": obligation.deadline,
                     "year": obligation.key.split(":", 1)[-1],
                 },

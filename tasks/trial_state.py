@@ -100,11 +100,22 @@ def canonical_number(registry: MunicipalityRegistry, kommunenummer: str, on: dat
         return kommunenummer
 
 
-def _existed(registry: MunicipalityRegistry, kommunenummer: str, on: date) -> bool:
-    """True when the number was in force on the day (a later merger's number was not)."""
+def _held_on(registry: MunicipalityRegistry, kommunenummer: str, on: date) -> list[str]:
+    """The number(s) that stood for this municipality on a day.
+
+    One number when it resolves unambiguously; for a municipality formed by a later merger, every
+    predecessor that existed then (Bjørnafjorden 4624 stands for Os 1243 and Fusa 1241 in 2015).
+    """
     if kommunenummer not in registry:
-        return True
-    return registry.get(kommunenummer).valid_on(on)
+        return [kommunenummer]
+    try:
+        return [registry.in_force(kommunenummer, on).kommunenummer]
+    except ValueError:
+        return [
+            number
+            for predecessor in registry.predecessors(kommunenummer)
+            for number in _held_on(registry, predecessor.kommunenummer, on)
+        ]
 
 
 def load_round_view(
@@ -131,7 +142,9 @@ def load_round_view(
         contacts.setdefault(contact.kommunenummer, []).append(contact)
     if round_def.invited == "all":
         candidates = frozenset(
-            number for number in map(canon, contacts) if _existed(registry, number, day)
+            number
+            for contact_number in contacts
+            for number in _held_on(registry, contact_number, day)
         )
     else:
         candidates = frozenset(canon(n) for n in round_def.invited)

@@ -36,11 +36,34 @@ def test_plan_2016_model_a_json_reproduces_the_seeds():
     assert [e["start"] for e in by_kind["go_live"]] == ["2016-05-01"]
     months = [e["start"][:7] for e in by_kind["status_meeting"]]
     assert months[:6] == ["2016-06", "2016-07", "2016-08", "2016-09", "2016-11", "2017-01"]
-    assert months[6:] == [f"{y}-{m}" for y, m in [
-        (2017, "04"), (2017, "07"), (2017, "10"), (2018, "01"), (2018, "04"), (2018, "07"),
-        (2018, "10"), (2019, "01"), (2019, "04"), (2019, "07")]]
-    assert set(events[0]) == {"kind", "title", "start", "end", "all_day", "nominal", "firm",
-                              "responsible", "municipality", "model", "source"}
+    assert months[6:] == [
+        f"{y}-{m}"
+        for y, m in [
+            (2017, "04"),
+            (2017, "07"),
+            (2017, "10"),
+            (2018, "01"),
+            (2018, "04"),
+            (2018, "07"),
+            (2018, "10"),
+            (2019, "01"),
+            (2019, "04"),
+            (2019, "07"),
+        ]
+    ]
+    assert set(events[0]) == {
+        "kind",
+        "title",
+        "start",
+        "end",
+        "all_day",
+        "nominal",
+        "firm",
+        "responsible",
+        "municipality",
+        "model",
+        "source",
+    }
 
 
 def test_plan_2016_model_b_json_has_four_status_meetings():
@@ -94,8 +117,13 @@ def test_plan_table_is_readable():
 def test_a_malformed_round_file_gets_one_clear_line(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('id = "x"\n[milestones\n', encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "sio_cli", "plan", str(bad)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "sio_cli", "plan", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()

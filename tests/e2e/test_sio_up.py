@@ -76,6 +76,14 @@ def _wait(check, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _readme_run_command() -> str:
+    from tests.e2e.test_readme import setup_commands
+
+    command = setup_commands()["the main job"]
+    assert command == "make run"
+    return command
+
+
 @pytest.fixture(scope="module")
 def sio_up(tmp_path_factory, smtp_server):
     """``sio up`` running on a free port, with its own SIO_HOME and the test SMTP server."""
