@@ -7,7 +7,9 @@ unique line keys make a re-run, a retry or a crash-and-rerun add nothing that wa
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -22,44 +24,74 @@ from prefect.runtime import flow_run
 from deployments.settings import load_settings
 from sio_domain.instants import parse_as_of
 from sio_domain.norwegian_calendar import nth_working_day_of_month, quarter_label, quarter_of
+from tasks.mail_delivery import deliver_pending
+from tasks.payout_engine import PayoutResult, run_payout
 from tasks.round_files import load_round
 
 
 def _run_name() -> str:
     parameters = flow_run.parameters or {}
-    return " · ".join(
-        str(part)
-        for part in (
-            "payout",
-            parameters.get("round_ref", "?"),
-            parameters.get("run") or "scheduled",
-            parameters.get("as_of") or "now",
-        )
-        if part
+    parts = (
+        "payout",
+        parameters.get("round_ref", "?"),
+        parameters.get("run") or "scheduled",
+        parameters.get("as_of") or "now",
     )
+    return " · ".join(str(part) for part in parts)
 
 
-def run_day(round_ref: str, label: str) -> datetime:
+def run_day(round_ref: str, label: str) -> date:
     """The day a quarter's payout run is held: the round's n-th working day of the quarter."""
-    round_def = load_round(round_ref)
     year, quarter = int(label[:4]), int(label[-1])
-    return nth_working_day_of_month(year, 3 * quarter - 2, round_def.payout.working_day)  # type: ignore[return-value]
+    return nth_working_day_of_month(year, 3 * quarter - 2, load_round(round_ref).payout.working_day)
+
+
+def component_table(result: PayoutResult) -> list[dict[str, str]]:
+    """Municipality × component totals of a run, for the keyed table artifact."""
+    totals: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
+    for line in result.lines:
+        row = totals[(line.kommunenummer, line.municipality)]
+        row[line.component] = row.get(line.component, Decimal("0.00")) + line.amount
+    components = sorted({line.component for line in result.lines})
+    table = []
+    for (number, name), amounts in sorted(totals.items()):
+        row = {"kommunenummer": number, "municipality": name}
+        row.update({c: f"{amounts.get(c, Decimal('0.00')):.2f}" for c in components})
+        row["total"] = f"{sum(amounts.values(), Decimal('0.00')):.2f}"
+        table.append(row)
+    return table
 
 
 @task(
     name="payout-lines", cache_policy=NO_CACHE, task_run_name="payout-lines · {round_ref} · {label}"
 )
-def compute_and_record(round_ref: str, label: str, as_of: datetime, dry_run: bool) -> Any:
+def pay(round_ref: str, label: str, as_of: datetime, dry_run: bool, progress_id: Any) -> Any:
     """Compute the run's lines and append them to the ledger (or only compute, for a dry run)."""
-    from tasks.payout_engine import run_payout
+    settings = load_settings()
+
+    def report(fraction: float, text: str) -> None:
+        update_progress_artifact(progress_id, min(100.0, 100 * fraction), description=text)
 
     return run_payout(
         round_ref,
         label,
-        database_url=load_settings().resolved_database_url,
+        database_url=settings.resolved_database_url,
         as_of=as_of,
         dry_run=dry_run,
+        exports_dir=settings.exports_dir / "payouts",
+        actor=f"flow-run:{flow_run.id}",
+        progress=report,
     )
+
+
+@task(name="send-statements", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def send_statements(round_ref: str, as_of: datetime) -> int:
+    """Deliver the statements the run queued for each municipality's finance officer."""
+    settings = load_settings()
+    report = deliver_pending(
+        settings.resolved_database_url, settings, now=as_of, round_id=load_round(round_ref).id
+    )
+    return len(report.sent)
 
 
 @flow(name="payout", flow_run_name=_run_name, timeout_seconds=1800, persist_result=True)
@@ -72,15 +104,27 @@ def payout(
     if run is None and instant.date() != run_day(round_ref, label):
         get_run_logger().info("%s is not the payout day of %s", instant.date(), label)
         return {"round": round_ref, "run": label, "skipped": "not the payout day"}
-    key = f"payout-progress-{round_ref}-{label}".lower()
-    progress = create_progress_artifact(0.0, key=key, description=f"payout {round_ref} {label}")
-    result = compute_and_record(round_ref, label, instant, dry_run)
-    update_progress_artifact(progress, 100.0)
-    rows = result.artifact_rows() if hasattr(result, "artifact_rows") else []
-    if rows:
+    progress = create_progress_artifact(
+        0.0,
+        key=f"payout-progress-{round_ref}-{label}".lower(),
+        description=f"payout {round_ref} {label}",
+    )
+    result: PayoutResult = pay(round_ref, label, instant, dry_run, progress)
+    if result.lines:
         create_table_artifact(
             key=f"payout-{round_ref}-{label}".lower(),
-            table=rows,
-            description=f"payout run {label} for {round_ref} (municipality × component)",
+            table=component_table(result),
+            description=f"payout run {label} for {round_ref} ({result.status}): "
+            f"{result.total:.2f} NOK, municipality × component",
         )
-    return result.as_json() if hasattr(result, "as_json") else {"round": round_ref, "run": label}
+    sent = 0 if dry_run else send_statements(round_ref, instant)
+    get_run_logger().info(
+        "%s %s: %s lines, %.2f NOK, %s held back, %s statements sent",
+        round_ref,
+        label,
+        len(result.lines),
+        result.total,
+        len(result.held),
+        sent,
+    )
+    return result.as_json()

@@ -200,9 +200,11 @@ def _print_lines(lines: list[LedgerLine], *, title: str) -> None:
     from sio_domain.money import format_amount
 
     table = Table(title=title)
-    for column in ("kommune", "municipality", "model", "run", "period", "component"):
-        table.add_column(column)
-    table.add_column("amount", justify="right")
+    table.add_column("kommune", no_wrap=True)
+    table.add_column("municipality", overflow="fold")
+    for column in ("model", "run", "period", "component"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("amount", justify="right", no_wrap=True)  # never cut an amount short
     table.add_column("corrects", overflow="fold")
     for line in lines:
         table.add_row(

@@ -34,3 +34,9 @@ app.add_typer(record_commands.record_app, name="record")
 decide_app = typer.Typer(help="Record a decision.", no_args_is_help=True)
 decide_app.command("selection")(run_commands.decide_selection)
 app.add_typer(decide_app, name="decide")
+
+from sio_cli import finance_commands  # noqa: E402
+
+app.command("payout")(finance_commands.payout)
+app.command("ledger")(finance_commands.ledger)
+app.command("adjust")(finance_commands.adjust)

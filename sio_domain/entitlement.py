@@ -59,6 +59,20 @@ ADVANCE_COMPONENTS: tuple[Component, ...] = ("frame", "lump_sum", "income_supple
 """Paid in advance, by the run held in the quarter they are for (DOMAIN.md D)."""
 
 
+class Basis(NamedTuple):
+    """How an amount was computed, for the statement: ``template`` with ``amounts`` in NOK.
+
+    Rendered only for the lines a run writes: a run derives thousands of entitlements and writes
+    few of them, so formatting every one would cost more than the arithmetic.
+    """
+
+    template: str
+    amounts: tuple[Decimal, ...] = ()
+
+    def text(self) -> str:
+        return self.template.format(*map(format_amount, self.amounts))
+
+
 class Entitlement(NamedTuple):
     """What one payee is owed for one quarter under one component, and how it was computed."""
 
@@ -66,7 +80,7 @@ class Entitlement(NamedTuple):
     period: Quarter
     component: Component
     amount: Decimal
-    basis: str
+    basis: Basis
 
 
 def advance_entitlements(
@@ -85,45 +99,33 @@ def advance_entitlements(
     """
     owed: list[Entitlement] = []
     payee = schedule.kommunenummer
+    rate, share = financing.supplement_rate, financing.lump_sum_share
     for year, months in schedule.by_year().items():
         if months.all[0].quarter > through:
             break
         expenditure = _WIDE.multiply(baseline, growth(year))
-        frame = annual_frame(expenditure, top_up.get(year, Decimal("0")))
-        full_supplement = annual_income_supplement(financing, expenditure, year)
-        supplement = pro_rate(full_supplement, len(months.all))
+        frame = annual_frame(expenditure, top_up.get(year, _ZERO))
+        cap = supplement_cap(financing, year)
+        supplement = pro_rate(
+            annual_income_supplement(financing, expenditure, year), len(months.all)
+        )
+        basis = Basis(
+            f"{year}: min({rate} × E {{0}}, cap {{1}}) × {len(months.all)}/12 = {{2}}",
+            (expenditure, cap, supplement),
+        )
         owed += _instalments(
-            payee,
-            "income_supplement",
-            supplement,
-            months.quarters,
-            through,
-            f"{year}: min({financing.supplement_rate} × E {format_amount(expenditure)},"
-            f" cap {format_amount(supplement_cap(financing, year))}) × {len(months.all)}/12"
-            f" = {format_amount(supplement)}",
+            payee, "income_supplement", supplement, months.quarters, through, basis
         )
         if months.frame:
             amount = pro_rate(frame, len(months.frame))
-            owed += _instalments(
-                payee,
-                "frame",
-                amount,
-                months.frame_quarters,
-                through,
-                f"{year}: F {format_amount(frame)} × {len(months.frame)}/12"
-                f" = {format_amount(amount)}",
-            )
+            basis = Basis(f"{year}: F {{0}} × {len(months.frame)}/12 = {{1}}", (frame, amount))
+            owed += _instalments(payee, "frame", amount, months.frame_quarters, through, basis)
         if months.abf:
             amount = pro_rate(lump_sum_of_frame(financing, frame), len(months.abf))
-            owed += _instalments(
-                payee,
-                "lump_sum",
-                amount,
-                months.abf_quarters,
-                through,
-                f"{year}: {financing.lump_sum_share} × F {format_amount(frame)}"
-                f" × {len(months.abf)}/12 = {format_amount(amount)}",
+            basis = Basis(
+                f"{year}: {share} × F {{0}} × {len(months.abf)}/12 = {{1}}", (frame, amount)
             )
+            owed += _instalments(payee, "lump_sum", amount, months.abf_quarters, through, basis)
     return owed
 
 
@@ -133,24 +135,14 @@ def _instalments(
     annual: Decimal,
     counted: Mapping[Quarter, int],
     through: Quarter,
-    basis: str,
+    basis: Basis,
 ) -> list[Entitlement]:
     """One instalment per quarter, weighted by its months (``counted``), up to ``through``."""
     quarters = sorted(counted)
-    weights = [counted[quarter] for quarter in quarters]
-    parts = split_instalments(annual, weights)
-    count = len(quarters)
+    parts = split_instalments(annual, [counted[quarter] for quarter in quarters])
     return [
-        Entitlement(
-            payee,
-            quarter,
-            component,
-            part,
-            f"{basis}; instalment {index}/{count} ({weight} months)",
-        )
-        for index, (quarter, weight, part) in enumerate(
-            zip(quarters, weights, parts, strict=True), 1
-        )
+        Entitlement(payee, quarter, component, part, basis)
+        for quarter, part in zip(quarters, parts, strict=True)
         if quarter <= through
     ]
 
@@ -163,23 +155,22 @@ def abf_entitlements(
     ``value_by_month`` holds the exact (unrounded) value of the activity reported for each month;
     activity in a month that is not an ABF month of this payee is not paid.
     """
-    by_quarter: dict[Quarter, list[Month]] = {}
+    by_quarter: dict[Quarter, Decimal] = {}
     for months in schedule.by_year().values():
         for month in months.abf:
             quarter = month.quarter
             if quarter <= through:
-                by_quarter.setdefault(quarter, []).append(month)
-    zero = Decimal("0")
+                by_quarter[quarter] = by_quarter.get(quarter, _ZERO) + value_by_month.get(
+                    month, _ZERO
+                )
     return [
-        Entitlement(
-            schedule.kommunenummer,
-            quarter,
-            "abf",
-            round_ore(sum((value_by_month.get(month, zero) for month in months), zero)),
-            f"Σ units × unit price for {', '.join(month.label for month in months)}",
-        )
-        for quarter, months in by_quarter.items()
+        Entitlement(schedule.kommunenummer, quarter, "abf", round_ore(value), _ABF_BASIS)
+        for quarter, value in by_quarter.items()
     ]
+
+
+_ZERO = Decimal("0")
+_ABF_BASIS = Basis("Σ units × unit price of the year, ABF months of the quarter")
 
 
 @dataclass(frozen=True)
@@ -210,13 +201,8 @@ def system_adaptation_entitlements(
         allowed = min(after, maximum) - min(before, maximum)
         key = (claim.payee, claim.period)
         owed[key] = owed.get(key, Decimal("0")) + allowed
+    basis = Basis("documented cost, up to {0} per participation", (maximum,))
     return [
-        Entitlement(
-            payee,
-            period,
-            "system_adaptation",
-            round_ore(amount),
-            f"documented cost, up to {format_amount(maximum)} per participation",
-        )
+        Entitlement(payee, period, "system_adaptation", round_ore(amount), basis)
         for (payee, period), amount in sorted(owed.items())
     ]

@@ -74,17 +74,18 @@ class GrowthIndex:
     def __init__(self, financing: Financing, first_year: int) -> None:
         self.financing = financing
         self.first_year = first_year
-        self._known: dict[int, Decimal] = {first_year - 1: _ONE}
+        self._known: dict[int, Decimal] = {}
 
     def __call__(self, year: int) -> Decimal:
+        if year < self.first_year:
+            raise FinancingDataError(
+                f"no care-service expenditure before the first trial year {self.first_year}"
+            )
         found = self._known.get(year)
         if found is None:
-            if year < self.first_year:
-                raise FinancingDataError(
-                    f"no care-service expenditure before the first trial year {self.first_year}"
-                )
+            before = _ONE if year == self.first_year else self(year - 1)
             with localcontext(wide_context()):
-                found = self(year - 1) * growth_factor(self.financing, year)
+                found = before * growth_factor(self.financing, year)
             self._known[year] = found
         return found
 

@@ -95,7 +95,7 @@ class Quarter(_QuarterFields):
 
     @property
     def label(self) -> str:
-        return f"{self.year:04d}Q{self.number}"
+        return _quarter_label(self)
 
     @property
     def first_day(self) -> date:
@@ -119,6 +119,11 @@ class Quarter(_QuarterFields):
         return (
             Quarter(self.year + 1, 1) if self.number == 4 else Quarter(self.year, self.number + 1)
         )
+
+
+@lru_cache(maxsize=4096)
+def _quarter_label(quarter: Quarter) -> str:
+    return f"{quarter.year:04d}Q{quarter.number}"
 
 
 @lru_cache(maxsize=4096)

@@ -70,12 +70,18 @@ class PayeeOutcome:
     kommunenummer: str
     name: str
     model: str
+    started: bool = True
     problems: list[str] = field(default_factory=list)
     lines: list[NewLine] = field(default_factory=list)
 
     @property
     def held(self) -> bool:
         return bool(self.problems)
+
+    @property
+    def reported_held(self) -> bool:
+        """Held back with something due by now (a later number's future months are not news)."""
+        return self.held and (self.started or bool(self.lines))
 
 
 @dataclass
@@ -90,7 +96,7 @@ class PayoutPlan:
         return [outcome for outcome in self.payees.values() if not outcome.held]
 
     def held(self) -> list[PayeeOutcome]:
-        return [outcome for outcome in self.payees.values() if outcome.held]
+        return [outcome for outcome in self.payees.values() if outcome.reported_held]
 
 
 def horizon(run: Quarter) -> dict[Component, Quarter]:
@@ -130,7 +136,8 @@ def plan_payout(
     owed: list[Entitlement] = []
     growth = GrowthIndex(round_def.financing, first_trial_year(round_def))
     for payee, schedule in schedules.items():
-        outcome = PayeeOutcome(payee, registry.get(payee).name, schedule.model)
+        started = min(schedule.months).quarter <= run
+        outcome = PayeeOutcome(payee, registry.get(payee).name, schedule.model, started)
         outcome.problems += _clearance(round_def, schedule, inputs.agreements, on)
         try:
             owed += _owed(round_def, growth, schedule, run, registry, inputs, outcome)

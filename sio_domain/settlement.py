@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from sio_domain.entitlement import Component, Entitlement
+from sio_domain.entitlement import Basis, Component, Entitlement
 from sio_domain.payout_periods import Quarter
 
 
@@ -61,6 +61,9 @@ class StaffAdjustment:
     period: str
     amount: Decimal
     reason: str
+
+
+_NO_LONGER_OWED = Basis("no longer owed")
 
 
 def line_key(
@@ -105,7 +108,7 @@ def settle(
             original = by_id[line.corrects]
             key = (original.kommunenummer, original.period, original.component)
             paid_total[key] += line.amount
-    owed_total: dict[tuple[str, str, Component], tuple[Decimal, str]] = {}
+    owed_total: dict[tuple[str, str, Component], tuple[Decimal, Basis]] = {}
     for item in owed:
         inside = item.component in horizon and item.period <= horizon[item.component]
         if item.kommunenummer in payees and inside:
@@ -118,14 +121,14 @@ def settle(
         payee, period, component = key
         inside = component in last and period <= last[component]  # YYYYQn sorts as text
         if payee in payees and inside and key not in owed_total:
-            owed_total[key] = (Decimal("0.00"), "no longer owed")
+            owed_total[key] = (Decimal("0.00"), _NO_LONGER_OWED)
     lines = []
-    for key, (amount, basis) in sorted(owed_total.items()):
+    for key, (amount, basis) in owed_total.items():
         payee, period, component = key
         found = originals.get(key)
         if found is None:
             if amount != 0:
-                lines.append(NewLine(payee, period, component, amount, basis))
+                lines.append(NewLine(payee, period, component, amount, basis.text()))
             continue
         original = found
         difference = amount - paid_total[key]
@@ -136,11 +139,12 @@ def settle(
                     period,
                     "correction",
                     difference,
-                    f"{component} {period}: owed {amount}, paid {paid_total[key]} ({basis})",
+                    f"{component} {period}: owed {amount}, paid {paid_total[key]} ({basis.text()})",
                     corrects=original.id,
                     reference=str(original.id),
                 )
             )
+    lines.sort(key=lambda line: (line.kommunenummer, line.period, line.component))
     return lines
 
 

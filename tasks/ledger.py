@@ -37,7 +37,7 @@ LEDGER_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LedgerLine:
     """One payout line as shown to people and scripts."""
 

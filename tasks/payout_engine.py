@@ -42,6 +42,7 @@ from tasks.municipality_lookup import registry as load_registry
 from tasks.tables import LedgerLineRecord, PayoutRunRecord
 
 Status = Literal["paid", "dry_run", "already_run"]
+_CHUNK = 5000  # lines per INSERT: memory stays flat however many lines a run writes
 Progress = Callable[[float, str], None]
 
 
@@ -74,6 +75,7 @@ class PayoutResult:
     lines: list[LedgerLine]
     held: list[HeldBack] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
+    statement_cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def total(self) -> Decimal:
@@ -265,9 +267,9 @@ def _result(
             )
             for line in sorted(outcome.lines, key=lambda n: (n.period, n.component))
         ]
-        if outcome.held:
+        if outcome.reported_held:
             held.append(HeldBack(outcome.kommunenummer, outcome.name, outcome.problems, lines))
-        else:
+        elif not outcome.held:
             paid.extend(lines)
     return PayoutResult(round_def.id, run, as_of, status, paid, held, plan.flags)
 
@@ -283,30 +285,33 @@ def _write(
     round_def = context.round_def
     now = datetime.now(UTC)
     ids = {key: line_id for line_id, key in _ids_of_corrected(session, result)}
-    rows = [
-        {
-            "line_key": line.line_key,
-            "round_id": round_def.id,
-            "kommunenummer": line.kommunenummer,
-            "municipality": line.municipality,
-            "model": line.model,
-            "run": line.run,
-            "period": line.period,
-            "component": line.component,
-            "amount_ore": to_ore(line.amount),
-            "corrects": ids.get(line.corrects) if line.corrects else None,
-            "basis": line.basis,
-            "created_at": now,
-        }
-        for line in result.lines
-    ]
-    if rows:
-        session.execute(insert(LedgerLineRecord.__table__), rows)  # type: ignore[attr-defined]
+    table = LedgerLineRecord.__table__  # type: ignore[attr-defined]
+    total_ore = 0
+    for start in range(0, len(result.lines), _CHUNK):
+        rows = [
+            {
+                "line_key": line.line_key,
+                "round_id": round_def.id,
+                "kommunenummer": line.kommunenummer,
+                "municipality": line.municipality,
+                "model": line.model,
+                "run": line.run,
+                "period": line.period,
+                "component": line.component,
+                "amount_ore": to_ore(line.amount),
+                "corrects": ids.get(line.corrects) if line.corrects else None,
+                "basis": line.basis,
+                "created_at": now,
+            }
+            for line in result.lines[start : start + _CHUNK]
+        ]
+        session.execute(insert(table), rows)
+        total_ore += sum(row["amount_ore"] for row in rows)
     record = _run_record(session, round_def.id, result.run)
     assert record is not None
     record.finished_at = now
-    record.lines = len(rows)
-    record.total_ore = sum(row["amount_ore"] for row in rows)
+    record.lines = len(result.lines)
+    record.total_ore = total_ore
     session.add(record)
     record_audit(
         session,
@@ -317,8 +322,8 @@ def _write(
         detail={
             "run": result.run,
             "as_of": result.as_of.isoformat(),
-            "lines": len(rows),
-            "total_ore": record.total_ore,
+            "lines": len(result.lines),
+            "total_ore": total_ore,
             "held": [held.kommunenummer for held in result.held],
         },
     )

@@ -64,7 +64,14 @@ def lines_by_municipality(lines: Sequence[LedgerLine]) -> dict[str, list[LedgerL
 
 
 def statement_files(result: PayoutResult, kommunenummer: str) -> tuple[StatementFile, ...]:
-    """The xlsx and csv statement of one municipality in one run."""
+    """The xlsx and csv statement of one municipality in one run (made once per run)."""
+    cached = result.statement_cache.get(kommunenummer)
+    if cached is None:
+        cached = result.statement_cache[kommunenummer] = _statement_files(result, kommunenummer)
+    return cached  # type: ignore[no-any-return]
+
+
+def _statement_files(result: PayoutResult, kommunenummer: str) -> tuple[StatementFile, ...]:
     lines = [line for line in result.lines if line.kommunenummer == kommunenummer]
     stem = f"utbetaling-{result.round_id}-{result.run}-{kommunenummer}"
     name = lines[0].municipality if lines else kommunenummer

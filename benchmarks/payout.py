@@ -1,0 +1,363 @@
+"""Benchmark: imports and payout runs for every municipality, against a raw SQL floor.
+
+    .venv/bin/python benchmarks/payout.py                      # SQLite, 1× and 10×
+    .venv/bin/python benchmarks/payout.py --database-url postgresql+psycopg://…/db
+    .venv/bin/python benchmarks/payout.py --scales 1           # only the 357 municipalities
+
+Synthetic data (issue 4, item 6): N municipalities (357 — as many as Norway has — at scale 1,
+3 570 at scale 10) with synthetic numbers 6000…, each taking part in round 2016 (four in five
+model A, the rest model B) with both signatures, its 2015 expenditure on the four KOSTRA
+functions, and a year of monthly activity (July 2016 – June 2017) over the 8 service codes,
+reported a few days after each quarter ends. Per scale, in a fresh database and a fresh process
+(so the peak memory is that scale's own):
+
+- import: expenditure, and the activity as four quarterly files, through ``sio import``'s code;
+- history: the runs 2016Q2 … 2017Q2, each at its 5th working day, as the deployment holds them;
+- run: the regular run 2017Q3 (timed): advances for 2017Q3, ABF for 2017Q2, and every earlier
+  ABF quarter re-checked against the activity reported by then (a whole year of activity);
+- catch-up: the same quarter as one first run in a second database (every advance since 2016Q2
+  and a year of ABF in one run — the most lines a run can write);
+- floor: the same aggregation — latest report per municipality, month and service by the as-of,
+  priced by service and year, summed per municipality and quarter — as one raw SQL ``GROUP BY``
+  in the same database, best of three;
+- memory: the process's peak resident set size (Python, libraries and SQLite's cache included),
+  and tracemalloc's peak of Python allocations during one more (dry) run.
+
+Targets: run ≤ 2 × floor; peak memory ≤ 300 MB at 10×; time growing linearly with rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+ROUND = "sio-2016"
+FIRST_NUMBER = 6000
+QUARTERS = {  # activity file → months, and when it is reported (imported)
+    "2016Q3": (("2016-07", "2016-08", "2016-09"), datetime(2016, 10, 3, 12, tzinfo=UTC)),
+    "2016Q4": (("2016-10", "2016-11", "2016-12"), datetime(2017, 1, 3, 12, tzinfo=UTC)),
+    "2017Q1": (("2017-01", "2017-02", "2017-03"), datetime(2017, 4, 3, 12, tzinfo=UTC)),
+    "2017Q2": (("2017-04", "2017-05", "2017-06"), datetime(2017, 7, 3, 12, tzinfo=UTC)),
+}
+HISTORY = ("2016Q2", "2016Q3", "2016Q4", "2017Q1", "2017Q2")
+RUN, NEXT_RUN = "2017Q3", "2017Q4"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="1,10", help="comma-separated multiples of 357")
+    parser.add_argument("--database-url", help="a database to use (emptied first); default SQLite")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one scale
+    args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(measure(args.one, args.database_url)))
+        return
+    results = []
+    for scale in (int(part) for part in args.scales.split(",")):
+        command = [sys.executable, __file__, "--one", str(scale)]
+        if args.database_url:
+            command += ["--database-url", args.database_url]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        results.append(json.loads(output.strip().splitlines()[-1]))
+    report(results)
+
+
+def measure(scale: int, database_url: str | None) -> dict[str, Any]:
+    from tasks.payout_engine import run_payout
+
+    count = 357 * scale
+    numbers = [f"{FIRST_NUMBER + index:04d}" for index in range(count)]
+    with tempfile.TemporaryDirectory(prefix="sio-bench-") as folder:
+        home = Path(folder)
+        url = _fresh(database_url or f"sqlite:///{home / 'sio.db'}")
+        files = _write_files(home, numbers)
+        rss_start = _rss_mb()
+        import_seconds = _timed(lambda: _import(files, url))
+        rss_import = _rss_mb()
+        _participations(url, numbers)
+        for quarter in HISTORY:
+            run_payout(ROUND, quarter, database_url=url, as_of=_as_of(quarter), **_QUIET)
+        result: list[Any] = []
+        run_seconds = _timed(
+            lambda: result.append(
+                run_payout(ROUND, RUN, database_url=url, as_of=_as_of(RUN), **_QUIET)
+            )
+        )
+        rss_run = _rss_mb()
+        rerun = _best(lambda: run_payout(ROUND, RUN, database_url=url, as_of=_as_of(RUN), **_QUIET))
+        next_dry = _best(
+            lambda: run_payout(
+                ROUND, NEXT_RUN, database_url=url, as_of=_as_of(NEXT_RUN), dry_run=True
+            )
+        )
+        floor = _best(lambda: _floor(url, _as_of(RUN)))
+        plain = _best(lambda: _floor(url, _as_of(RUN), ranked=False))
+        catch_up_url = _fresh(
+            f"{database_url}_catchup" if database_url else f"sqlite:///{home / 'catchup.db'}"
+        )
+        _import(files, catch_up_url)
+        _participations(catch_up_url, numbers)
+        catch_up: list[Any] = []
+        catch_up_seconds = _timed(
+            lambda: catch_up.append(
+                run_payout(ROUND, RUN, database_url=catch_up_url, as_of=_as_of(RUN), **_QUIET)
+            )
+        )
+        peak_rss = _rss_mb()  # before tracemalloc, whose own bookkeeping costs memory
+        tracemalloc.start()
+        run_payout(ROUND, NEXT_RUN, database_url=url, as_of=_as_of(NEXT_RUN), dry_run=True)
+        traced = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        return {
+            "database": url.split(":", 1)[0],
+            "scale": scale,
+            "municipalities": count,
+            "activity_rows": count * 12 * 8,
+            "import_seconds": round(import_seconds, 3),
+            "run_seconds": round(run_seconds, 3),
+            "run_lines": len(result[0].lines),
+            "floor_seconds": round(floor, 3),
+            "plain_group_by_seconds": round(plain, 3),
+            "run_over_floor": round(run_seconds / floor, 2),
+            "catch_up_seconds": round(catch_up_seconds, 3),
+            "catch_up_lines": len(catch_up[0].lines),
+            "catch_up_over_floor": round(catch_up_seconds / floor, 2),
+            "next_dry_run_seconds": round(next_dry, 3),
+            "rerun_seconds": round(rerun, 3),
+            "rss_start_mb": round(rss_start, 1),
+            "rss_after_import_mb": round(rss_import, 1),
+            "rss_after_run_mb": round(rss_run, 1),
+            "peak_rss_mb": round(peak_rss, 1),
+            "dry_run_traced_peak_mb": round(traced, 1),
+        }
+
+
+_QUIET: dict[str, Any] = {"mail_statements": False}
+
+
+def _as_of(quarter: str) -> datetime:
+    """06:00 Oslo on the quarter's 5th working day (DOMAIN.md D), as the deployment runs it."""
+    from sio_domain.norwegian_calendar import nth_working_day_of_month, oslo_datetime
+    from sio_domain.payout_periods import Quarter
+
+    first = Quarter.parse(quarter).first_day
+    day = nth_working_day_of_month(first.year, first.month, 5)
+    return oslo_datetime(day, datetime.min.time().replace(hour=6))
+
+
+def _write_files(home: Path, numbers: list[str]) -> dict[str, Path]:
+    """The municipalities, expenditure and quarterly activity files, streamed to disk."""
+    from sio_domain.services import SERVICE_CATALOGUE
+
+    files = {"municipalities": home / "municipalities.csv", "expenditure": home / "expenditure.csv"}
+    with files["municipalities"].open("w", encoding="utf-8") as out:
+        out.write("kommunenummer,name,valid_from,valid_to,successor\n")
+        for number in numbers:
+            out.write(f"{number},Kommune {number},,,\n")
+    with files["expenditure"].open("w", encoding="utf-8") as out:
+        out.write("kommunenummer,year,function,amount\n")
+        for index, number in enumerate(numbers):
+            for position, function in enumerate(("234", "253", "254", "261")):
+                amount = (index % 97 + 1) * 1_000_000 + position
+                out.write(f"{number},2015,{function},{amount}.50\n")
+    for quarter, (months, _) in QUARTERS.items():
+        path = files[quarter] = home / f"activity-{quarter}.csv"
+        with path.open("w", encoding="utf-8") as out:
+            out.write("kommunenummer,month,service_code,units\n")
+            for index, number in enumerate(numbers):
+                for month in months:
+                    for position, code in enumerate(SERVICE_CATALOGUE):
+                        out.write(f"{number},{month},{code},{(index + position) % 500 + 10}.25\n")
+    return files
+
+
+def _import(files: dict[str, Path], url: str) -> None:
+    from tasks.finance_imports import import_activity, import_expenditure
+    from tasks.municipality_store import import_municipalities
+
+    now = datetime(2016, 3, 1, tzinfo=UTC)
+    import_municipalities(files["municipalities"], database_url=url, now=now)
+    import_expenditure(files["expenditure"], database_url=url, now=now)
+    for quarter, (_, reported_at) in QUARTERS.items():
+        import_activity(files[quarter], database_url=url, now=reported_at)
+
+
+def _participations(url: str, numbers: list[str]) -> None:
+    from sqlalchemy import insert
+
+    from tasks.database import session_for
+    from tasks.tables import ParticipationRecord, SignatureRecord
+
+    recorded = datetime(2016, 2, 1, tzinfo=UTC)
+    participations, signatures = [], []
+    for index, number in enumerate(numbers):
+        model = "B" if index % 5 == 4 else "A"
+        participations.append(
+            {
+                "round_id": ROUND,
+                "kommunenummer": number,
+                "model": model,
+                "start": date(2016, 5, 1),
+                "end": date(2019, 4, 30),
+                "abf_start": date(2016, 5, 1) if model == "A" else None,
+            }
+        )
+        for party in ("municipality", "directorate"):
+            signatures.append(
+                {
+                    "round_id": ROUND,
+                    "kommunenummer": number,
+                    "party": party,
+                    "signed_on": date(2016, 1, 28),
+                    "place": "Oslo",
+                    "signatory": "Benchmark",
+                    "received_on": date(2016, 1, 29),
+                    "late": False,
+                    "recorded_at": recorded,
+                }
+            )
+    with session_for(url) as session:
+        session.execute(insert(ParticipationRecord.__table__), participations)  # type: ignore[attr-defined]
+        session.execute(insert(SignatureRecord.__table__), signatures)  # type: ignore[attr-defined]
+        session.commit()
+
+
+def _floor(url: str, as_of: datetime, *, ranked: bool = True) -> int:
+    """The same aggregation as one raw SQL GROUP BY: Σ units × price per municipality, quarter.
+
+    ``ranked=False`` leaves out the latest-report rule (a plain GROUP BY over every report): not
+    the same aggregation once a report has been superseded, shown for comparison only.
+    """
+    from sqlalchemy import bindparam, text
+
+    from sio_domain.financing import unit_prices_in_ore
+    from sio_domain.services import SERVICE_CATALOGUE
+    from tasks.database import engine_for
+    from tasks.round_files import load_round
+    from tasks.tables import UtcDateTime
+
+    prices = unit_prices_in_ore(
+        load_round(ROUND).financing, tuple(SERVICE_CATALOGUE), range(2016, 2018)
+    )
+    by_year: dict[int, list[str]] = {}
+    for (code, year), price in sorted(prices.items()):
+        by_year.setdefault(year, []).append(f"WHEN '{code}' THEN {price}")
+    price_case = (
+        "CASE substr(month, 1, 4) "
+        + " ".join(
+            f"WHEN '{year}' THEN CASE service_code {' '.join(whens)} ELSE 0 END"
+            for year, whens in by_year.items()
+        )
+        + " ELSE 0 END"
+    )
+    sql = text(
+        f"""
+        SELECT kommunenummer,
+               substr(month, 1, 4) || 'Q' || ((CAST(substr(month, 6, 2) AS INTEGER) + 2) / 3)
+                   AS quarter,
+               SUM(units_hundredths * {price_case}) AS value
+        FROM (SELECT kommunenummer, month, service_code, units_hundredths,
+                     {_RANK if ranked else "1 AS rank"}
+              FROM activity_report
+              WHERE reported_at <= :as_of AND month >= :first AND month <= :last) AS latest
+        WHERE {"rank = 1" if ranked else "1 = 1"}
+        GROUP BY kommunenummer, quarter
+        """
+    ).bindparams(bindparam("as_of", type_=UtcDateTime()))
+    with engine_for(url).connect() as connection:
+        rows = connection.execute(sql, {"as_of": as_of, "first": "2016-05", "last": "2017-06"})
+        return len(rows.all())
+
+
+_RANK = """ROW_NUMBER() OVER (PARTITION BY kommunenummer, month, service_code
+                                        ORDER BY reported_at DESC, id DESC) AS rank"""
+
+
+def _fresh(url: str) -> str:
+    """An empty database at ``url``, migrated to head (PostgreSQL: created or emptied first)."""
+    from sqlalchemy import MetaData, create_engine, make_url, text
+
+    from tasks.database import engine_for, upgrade
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": parsed.database},
+            ).first()
+            if exists is None:
+                connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+        admin.dispose()
+        metadata = MetaData()
+        metadata.reflect(engine_for(url))
+        metadata.drop_all(engine_for(url))
+    upgrade(url)
+    return url
+
+
+def _timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def _best(action: Callable[[], object], times: int = 3) -> float:
+    return min(_timed(action) for _ in range(times))
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def report(results: list[dict[str, Any]]) -> None:
+    columns = [
+        ("scale", "scale"),
+        ("municipalities", "municipalities"),
+        ("activity_rows", "activity rows"),
+        ("import_seconds", "import s"),
+        ("run_seconds", "run s"),
+        ("floor_seconds", "floor s"),
+        ("run_over_floor", "run/floor"),
+        ("plain_group_by_seconds", "plain GROUP BY s"),
+        ("run_lines", "run lines"),
+        ("catch_up_seconds", "catch-up s"),
+        ("catch_up_over_floor", "catch-up/floor"),
+        ("catch_up_lines", "catch-up lines"),
+        ("next_dry_run_seconds", "next dry s"),
+        ("rerun_seconds", "re-run s"),
+        ("rss_after_import_mb", "RSS import MB"),
+        ("peak_rss_mb", "peak RSS MB"),
+        ("dry_run_traced_peak_mb", "traced MB"),
+    ]
+    print(
+        f"database: {results[0]['database']}; python {sys.version.split()[0]}; "
+        f"{os.cpu_count()} cpus"
+    )
+    print(" | ".join(title for _, title in columns))
+    for result in results:
+        print(" | ".join(str(result[key]) for key, _ in columns))
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        factor = last["activity_rows"] / first["activity_rows"]
+        for key in ("import_seconds", "run_seconds", "catch_up_seconds", "floor_seconds"):
+            print(f"{key}: ×{last[key] / first[key]:.1f} for ×{factor:.0f} rows")
+
+
+if __name__ == "__main__":
+    main()
