@@ -81,9 +81,13 @@ def send_invitations(
             for s, day in steps.items()
             if day < today or (day == today and local.time() >= rules.send_at)
         ]
+        invited_before = f"{kind}-invitation:{run.round_def.id}:{knr}:{event.key}:"
+        due_at = None
+        if invitee.sequence > 0 and "invitation" not in due and _sent(session, invited_before):
+            due, due_at = ["invitation"], run.as_of  # moved after it was announced: update now
         if not due:
             continue
-        invitation_key = f"{kind}-invitation:{run.round_def.id}:{knr}:{event.key}:{stamp}"
+        invitation_key = invited_before + stamp
         # An invitation not yet sent goes first, alone: never an invitation and a reminder at once.
         step = "invitation" if not _sent(session, invitation_key) else due[-1]
         if step == "invitation" and "invitation" not in due:
@@ -109,7 +113,7 @@ def send_invitations(
             kind=f"{kind}_{step}",
             kommunenummer=knr,
             recipients=recipients,
-            due_at=datetime.combine(steps[step], rules.send_at, tzinfo=OSLO),
+            due_at=due_at or datetime.combine(steps[step], rules.send_at, tzinfo=OSLO),
             context={
                 "municipality": view.name(knr),
                 "kommunenummer": knr,

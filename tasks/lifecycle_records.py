@@ -8,6 +8,7 @@ and is idempotent: recording the same fact again changes nothing; a conflicting 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -43,6 +44,14 @@ def _selected(session: Session, round_id: str, numbers: list[str]) -> SelectionD
     return decision
 
 
+def _find(session: Session, table: type[Any], **equals: object) -> Any:
+    """The row of ``table`` with these column values (a natural key), or None."""
+    query = select(table)
+    for column, value in equals.items():
+        query = query.where(getattr(table, column) == value)
+    return session.exec(query).first()
+
+
 def _numbers(view: RoundView, kommunenummer: str) -> list[str]:
     if kommunenummer not in view.registry:
         raise RecordRefused(f"kommunenummer {kommunenummer!r}: unknown municipality")
@@ -66,12 +75,9 @@ def record_reply(
         raise RecordRefused(f"round {round_def.id}: has no reply deadline (no offer to reply to)")
     numbers = _numbers(view, kommunenummer)
     decision = _selected(session, round_def.id, numbers)
-    existing = session.exec(
-        select(ReplyRecord).where(
-            ReplyRecord.round_id == round_def.id,
-            ReplyRecord.kommunenummer == decision.kommunenummer,
-        )
-    ).first()
+    existing = _find(
+        session, ReplyRecord, round_id=round_def.id, kommunenummer=decision.kommunenummer
+    )
     if existing is not None:
         if (existing.accepted, existing.replied_on) == (accepted, on):
             return False
@@ -136,13 +142,13 @@ def record_signature(
         raise RecordRefused(f"--signed-on: {signed_on.isoformat()} is in the future")
     numbers = _numbers(view, kommunenummer)
     decision = _selected(session, round_def.id, numbers)
-    existing = session.exec(
-        select(SignatureRecord).where(
-            SignatureRecord.round_id == round_def.id,
-            SignatureRecord.kommunenummer == decision.kommunenummer,
-            SignatureRecord.party == party,
-        )
-    ).first()
+    existing = _find(
+        session,
+        SignatureRecord,
+        round_id=round_def.id,
+        kommunenummer=decision.kommunenummer,
+        party=party,
+    )
     if existing is not None:
         same = (existing.signed_on, existing.place, existing.signatory, existing.received_on)
         if same == (signed_on, place, signatory, received):
@@ -212,13 +218,13 @@ def record_activity_done(
     }
     if activity not in known:
         raise RecordRefused(f"--activity: {activity!r} is not one of {', '.join(sorted(known))}")
-    existing = session.exec(
-        select(ActivityStatus).where(
-            ActivityStatus.round_id == round_def.id,
-            ActivityStatus.kommunenummer == decision.kommunenummer,
-            ActivityStatus.activity_key == activity,
-        )
-    ).first()
+    existing = _find(
+        session,
+        ActivityStatus,
+        round_id=round_def.id,
+        kommunenummer=decision.kommunenummer,
+        activity_key=activity,
+    )
     if existing is not None:
         if existing.done_on == on:
             return False
@@ -269,13 +275,13 @@ def record_meeting_time(
         raise RecordRefused(f"--month: {month} has no status meeting for {kommunenummer}")
     assert isinstance(meeting.start, datetime) and isinstance(meeting.end, datetime)
     end = start + (meeting.end - meeting.start)
-    row = session.exec(
-        select(MeetingRecord).where(
-            MeetingRecord.round_id == round_def.id,
-            MeetingRecord.kommunenummer == decision.kommunenummer,
-            MeetingRecord.event_key == meeting.key,
-        )
-    ).first()
+    row = _find(
+        session,
+        MeetingRecord,
+        round_id=round_def.id,
+        kommunenummer=decision.kommunenummer,
+        event_key=meeting.key,
+    )
     if row is not None and row.agreed and row.start == start:
         return False
     if row is None:
@@ -353,14 +359,14 @@ def record_attendance(
     """Who attended a gathering or meeting."""
     numbers = _numbers(view, kommunenummer)
     number = numbers[-1] if kommunenummer not in numbers else kommunenummer
-    row = session.exec(
-        select(AttendanceRecord).where(
-            AttendanceRecord.round_id == view.round_def.id,
-            AttendanceRecord.event_key == event_key,
-            AttendanceRecord.kommunenummer == number,
-            AttendanceRecord.email == email,
-        )
-    ).first()
+    row = _find(
+        session,
+        AttendanceRecord,
+        round_id=view.round_def.id,
+        event_key=event_key,
+        kommunenummer=number,
+        email=email,
+    )
     if row is None:
         row = AttendanceRecord(
             round_id=view.round_def.id,
