@@ -13,7 +13,7 @@ import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -51,10 +51,12 @@ def payout(
 ) -> None:
     """Hold the quarterly payout run YYYYQn: the quarter's advance and the ABF settlement."""
     from deployments.settings import load_settings
+    from sio_domain.payout_periods import Quarter
     from tasks.payout_engine import run_payout
 
     with reported_errors():
         settings = load_settings()
+        _option("--run", Quarter.parse, run)
         result = run_payout(
             round_ref,
             run,
@@ -141,8 +143,8 @@ def adjust(
         settings = load_settings()
         url = settings.resolved_database_url
         round_def = load_round(round_ref)
-        quarter = Quarter.parse(period)
-        value = parse_amount(amount)
+        quarter = _option("--period", Quarter.parse, period)
+        value = _option("--amount", parse_amount, amount)
         known = registry(url)
         payee = known.in_force(kommune, quarter.first_day).kommunenummer
         lineage = set(known.lineage(payee))
@@ -218,3 +220,11 @@ def _print_lines(lines: list[LedgerLine], *, title: str) -> None:
             line.corrects or "",
         )
     Console().print(table)
+
+
+def _option(name: str, parse: Any, text: str) -> Any:
+    """``parse(text)``, with a refusal naming the option: ``--run: '2016Q5' is not a quarter``."""
+    try:
+        return parse(text)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None

@@ -40,3 +40,7 @@ from sio_cli import finance_commands  # noqa: E402
 app.command("payout")(finance_commands.payout)
 app.command("ledger")(finance_commands.ledger)
 app.command("adjust")(finance_commands.adjust)
+
+from sio_cli.db_commands import db_app  # noqa: E402
+
+app.add_typer(db_app, name="db")

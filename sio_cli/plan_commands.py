@@ -99,6 +99,7 @@ def plan(
         definition = load_round(round_ref)
         numbers: list[str] = []
         if kommune is not None:
+            kommune = _number_in_force(kommune, definition.milestones.go_live.date)
             numbers = held_numbers(kommune)
         events = build_plan(
             definition,
@@ -122,6 +123,22 @@ def plan(
         sys.stdout.flush()
     else:
         _print_table(definition.title, events)
+
+
+def _number_in_force(kommune: str, on: date) -> str:
+    """The number the municipality held on the round's go-live (1664 Selbu → 5032 in 2019).
+
+    A number formed by a later merger (Indre Østfold 3014 in round 2019) stays as given: its plan
+    is the successor's. An unknown number is refused by the registry with its own message.
+    """
+    from tasks.municipality_lookup import in_force
+
+    try:
+        return in_force(kommune, on).kommunenummer
+    except ValueError as error:
+        if "did not exist" in str(error):
+            return kommune
+        raise
 
 
 def _stamp() -> datetime:

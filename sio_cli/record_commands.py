@@ -145,7 +145,9 @@ def meeting(
     from tasks.lifecycle_records import record_meeting_time
 
     with reported_errors():
-        at = parse_as_of(start, now=datetime.now().astimezone())
+        at = parse_as_of(start, now=datetime.now().astimezone(), option="--start")
+        if "T" not in start:
+            raise ValueError(f"--start: {start!r} has no time of day (e.g. 2016-06-16T13:00)")
         _record(
             round_ref,
             f"status meeting {month} for {kommune}",

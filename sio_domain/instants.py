@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 from sio_domain.norwegian_calendar import OSLO
 
 
-def parse_as_of(text: str | None, *, now: datetime) -> datetime:
+def parse_as_of(text: str | None, *, now: datetime, option: str = "--as-of") -> datetime:
     """The instant ``text`` names, or ``now`` when it is empty; raises ValueError naming it."""
     if text is None or not text.strip():
         return now.astimezone(OSLO)
@@ -23,7 +23,7 @@ def parse_as_of(text: str | None, *, now: datetime) -> datetime:
             parsed = datetime.combine(date.fromisoformat(value), time(0))
         except ValueError:
             raise ValueError(
-                f"--as-of: {value!r} is not an ISO 8601 date or datetime "
+                f"{option}: {value!r} is not an ISO 8601 date or datetime "
                 "(e.g. 2016-01-12T09:00 or 2016-01-12T09:00+01:00)"
             ) from None
     if parsed.tzinfo is None:

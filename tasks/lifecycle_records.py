@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from sio_domain.norwegian_calendar import OSLO, effective_deadline
+from sio_domain.norwegian_calendar import OSLO, effective_deadline, is_working_day
 from tasks.audit import record_audit
 from tasks.tables import (
     ActivityStatus,
@@ -274,6 +274,14 @@ def record_meeting_time(
     if meeting is None:
         raise RecordRefused(f"--month: {month} has no status meeting for {kommunenummer}")
     assert isinstance(meeting.start, datetime) and isinstance(meeting.end, datetime)
+    local = start.astimezone(OSLO)
+    if not is_working_day(local.date()):
+        raise RecordRefused(
+            f"--start: {local.date().isoformat()} is not a working day (meetings are held on "
+            "working days)"
+        )
+    if local.strftime("%Y-%m") != month:
+        raise RecordRefused(f"--start: {local.date().isoformat()} is not in --month {month}")
     end = start + (meeting.end - meeting.start)
     row = _find(
         session,

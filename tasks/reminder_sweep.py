@@ -49,7 +49,7 @@ def sweep_reminders(run: StageRun) -> StageSummary:
                 continue
             recipients = view.recipients(knr, REMINDER_ROLES[obligation.kind])
             if not recipients:
-                summary.note(f"{knr}: no contact for a {obligation.kind} reminder")
+                summary.note(f"{knr}: no contact to remind of {obligation.key}")
                 continue
             queued = queue_letter(
                 session,

@@ -99,9 +99,21 @@ def test_plan_ics_uids_are_stable_between_runs():
     assert uids[0] == uids[1]
 
 
-def test_plan_for_one_municipality_carries_its_number():
-    events = _json("plan", "sio-2019", "--kommune", "5032")
+def test_plan_for_one_municipality_carries_its_number_in_force_whichever_it_is_given():
+    events = _json("plan", "sio-2019", "--kommune", "1664")  # Selbu's number until 2018
     assert events and all(e["municipality"] == "5032" for e in events)
+    uids = [
+        [
+            str(v["UID"])
+            for v in Calendar.from_ical(
+                runner.invoke(
+                    app, ["plan", "sio-2019", "--kommune", number, "--format", "ics"]
+                ).stdout_bytes
+            ).walk("VEVENT")
+        ]
+        for number in ("1664", "5032")
+    ]
+    assert uids[0] == uids[1]  # the same calendar entries, not duplicates
 
 
 def test_plan_table_is_readable():

@@ -93,3 +93,12 @@ def test_sio_run_refuses_an_unknown_flow_and_a_bad_instant_in_one_line(tmp_path)
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and expected in lines[0], (args, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def test_sio_db_upgrade_creates_the_schema_and_is_repeatable(tmp_path):
+    home = tmp_path / "home"
+    first = sio(home, "db", "upgrade", timeout=120)
+    assert first.returncode == 0 and "(was empty)" in first.stderr
+    second = sio(home, "db", "upgrade", timeout=120)
+    assert second.returncode == 0 and "(was 0002_trial_state)" in second.stderr
+    assert (home / "sio.db").exists()

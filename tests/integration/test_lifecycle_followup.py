@@ -182,3 +182,26 @@ def test_an_unknown_activity_is_refused_naming_the_known_ones(selected):
                 actor="test",
             ),
         )
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        (datetime(2016, 7, 16, 10, tzinfo=OSLO), "not a working day"),  # a Saturday
+        (datetime(2016, 9, 20, 10, tzinfo=OSLO), "not in --month 2016-08"),
+    ],
+)
+def test_a_status_meeting_cannot_be_moved_to_a_weekend_or_out_of_its_month(
+    selected, start, expected
+):
+    settings, _ = selected
+    now = at(date(2016, 6, 1))
+    month = "2016-07" if start.month == 7 else "2016-08"
+    with pytest.raises(RecordRefused, match=expected):
+        record(
+            settings,
+            now,
+            lambda s, v: record_meeting_time(
+                s, v, "1714", month=month, start=start, now=now, actor="test"
+            ),
+        )
