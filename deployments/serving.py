@@ -21,6 +21,24 @@ from deployments.settings import Settings
 SERVER_START_TIMEOUT = 120
 
 
+class ServerStartError(OSError):
+    """The Prefect server could not be started; the message says why and where its log is."""
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Refuse early, naming the option, when something already listens on the address."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise ServerStartError(
+                f"--port: {host}:{port} is already in use (another sio up or Prefect server?); "
+                "choose another with --port"
+            ) from None
+
+
 def prefect_environment(settings: Settings, host: str, port: int) -> dict[str, str]:
     """Environment for the Prefect server and its clients: own home, own database, local URL."""
     home = settings.home / "prefect"
@@ -61,7 +79,7 @@ def start_server(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     health = env["PREFECT_API_URL"] + "/health"
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the Prefect server stopped at start; see {log}")
+            raise ServerStartError(f"the Prefect server stopped at start; see {log}")
         try:
             with urllib.request.urlopen(health, timeout=2) as answer:  # noqa: S310 (localhost)
                 if answer.status == 200:
@@ -69,7 +87,9 @@ def start_server(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         except OSError:
             time.sleep(0.5)
     process.terminate()
-    raise RuntimeError(f"the Prefect server did not answer within {SERVER_START_TIMEOUT} s")
+    raise ServerStartError(
+        f"the Prefect server did not answer within {SERVER_START_TIMEOUT} s; see {log}"
+    )
 
 
 def build_deployments(today: datetime) -> list[Any]:

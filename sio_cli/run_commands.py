@@ -65,14 +65,15 @@ def up(
     port: Annotated[int, typer.Option("--port", help="port of the UI and API")] = 4200,
 ) -> None:
     """Start the Prefect server with its UI and serve every deployment with its schedule."""
-    from deployments.serving import prefect_environment, start_server
+    import os
+
+    from deployments.serving import ensure_port_free, prefect_environment, start_server
     from deployments.settings import load_settings
 
     with reported_errors():
+        ensure_port_free(host, port)
         settings = load_settings()
         env = prefect_environment(settings, host, port)
-        import os
-
         os.environ.update(env)
         log = settings.home / "prefect" / "server.log"
         typer.echo(f"sio: starting the Prefect server (log: {log}) …", err=True)

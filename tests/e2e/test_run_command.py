@@ -102,3 +102,27 @@ def test_sio_db_upgrade_creates_the_schema_and_is_repeatable(tmp_path):
     second = sio(home, "db", "upgrade", timeout=120)
     assert second.returncode == 0 and "(was 0002_trial_state)" in second.stderr
     assert (home / "sio.db").exists()
+
+
+def test_sio_up_on_a_port_in_use_says_so_in_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SIO_", "PREFECT_"))}
+        env["SIO_HOME"] = str(tmp_path / "home")
+        done = subprocess.run(
+            [sys.executable, "-m", "sio_cli", "up", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"sio: error: --port: 127.0.0.1:{port} is already in use (another sio up or Prefect "
+        "server?); choose another with --port"
+    )
