@@ -36,6 +36,7 @@ KOSTRA_FUNCTIONS: tuple[str, ...] = ("234", "253", "254", "261")
 elderly and disabled, 253 care in institutions, 254 care at home, 261 institution premises."""
 
 _ONE = Decimal("1")
+_WIDE = wide_context()  # read-only use: its methods compute as ``localcontext(wide_context())``
 
 
 class FinancingDataError(ValueError):
@@ -113,14 +114,14 @@ def supplement_cap(financing: Financing, year: int) -> Decimal:
 
 def annual_income_supplement(financing: Financing, expenditure: Decimal, year: int) -> Decimal:
     """``min(rate × E(y), cap(y))`` for a whole year (unrounded; pro-rated by months later)."""
-    with localcontext(wide_context()):
-        return min(financing.supplement_rate * expenditure, supplement_cap(financing, year))
+    return min(
+        _WIDE.multiply(financing.supplement_rate, expenditure), supplement_cap(financing, year)
+    )
 
 
 def lump_sum_of_frame(financing: Financing, frame: Decimal) -> Decimal:
     """The lump-sum grant (rundsumtilskudd) of a year: ``lump_sum_share × F(y)`` (DOMAIN.md D)."""
-    with localcontext(wide_context()):
-        return financing.lump_sum_share * frame
+    return _WIDE.multiply(financing.lump_sum_share, frame)
 
 
 def unit_price(financing: Financing, service_code: str, year: int) -> Decimal:

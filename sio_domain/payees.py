@@ -24,7 +24,7 @@ gaps pay nothing (DOMAIN.md, Financing).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, NamedTuple
@@ -195,7 +195,23 @@ def payee_schedules(
             schedule.months[month] = "abf" if first_abf and month >= first_abf else "frame"
         if schedule.months:
             schedules[payee] = schedule
+    _share_years(schedules.values())
     return schedules, flags
+
+
+def _share_years(schedules: Iterable[PayeeSchedule]) -> None:
+    """Group the months by year once per distinct set of months, not once per payee.
+
+    Most payees of a round share their months (and how each is financed), so their
+    :meth:`PayeeSchedule.by_year` is the same; it is read, never changed.
+    """
+    shared: dict[tuple[tuple[Month, FinancingMode], ...], dict[int, YearMonths]] = {}
+    for schedule in schedules:
+        key = tuple(schedule.months.items())
+        years = shared.get(key)
+        if years is None:
+            years = shared[key] = schedule.by_year()
+        schedule._years, schedule._counted = years, len(schedule.months)
 
 
 def _first_month_from(day: date | None) -> Month | None:

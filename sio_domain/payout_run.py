@@ -218,9 +218,11 @@ def _owed(
             )
             for year, months in years.items()
         }
+    settled = run.previous()  # ABF is settled up to here: later months are not looked up
     value_by_month = {
-        month: inputs.activity.get((schedule.kommunenummer, month), Decimal("0"))
+        month: inputs.activity.get((schedule.kommunenummer, month), _ZERO)
         for months in years.values()
+        if months.all[0].quarter <= settled
         for month in months.abf
     }
     return [
@@ -232,8 +234,11 @@ def _owed(
             top_up=top_up,
             through=run,
         ),
-        *abf_entitlements(schedule, value_by_month, run.previous()),
+        *abf_entitlements(schedule, value_by_month, settled),
     ]
+
+
+_ZERO = Decimal("0")
 
 
 def _claims(
