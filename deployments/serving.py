@@ -74,6 +74,9 @@ def start_server(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         stdout=handle,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
+        # Its own session: Ctrl-C reaches only `sio up`, which stops serving (pausing the
+        # schedules through the still-running API) and then terminates the server itself.
+        start_new_session=True,
     )
     deadline = time.monotonic() + SERVER_START_TIMEOUT
     health = env["PREFECT_API_URL"] + "/health"
