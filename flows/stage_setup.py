@@ -13,13 +13,18 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from deployments.settings import load_settings
+from sio_domain.agendas import Agenda
 from sio_domain.instants import parse_as_of
+from sio_domain.trial_state import TrialState
 from tasks.mail_delivery import deliver_pending
 from tasks.round_dashboard import dashboard_rows
 from tasks.round_files import load_round
 from tasks.stage_run import StageRun, StageSummary
+from tasks.stages import decide, summarise
+from tasks.unit_of_work import unit_of_work
 
 
 def stage_run_name(stage: str) -> Any:
@@ -49,14 +54,53 @@ def prepare(stage: str, round_ref: str, as_of: str | None, kommune: str | None) 
     )
 
 
+@task(name="load-state", cache_policy=NO_CACHE)
+def load_state(run: StageRun) -> TrialState:
+    """The round as it stood at the run's instant: only what was known then."""
+    with unit_of_work(run.database_url) as uow:
+        return uow.state(run.round_def, run.as_of)
+
+
+@task(name="what-is-due", cache_policy=NO_CACHE)
+def what_is_due(stage: str, run: StageRun, state: TrialState) -> Agenda:
+    """The stage's letters and changes due at the run's instant (pure rules)."""
+    return decide(stage, state, run.kommune)
+
+
+@task(name="queue-and-record", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+def queue_and_record(run: StageRun, state: TrialState, agenda: Agenda) -> StageSummary:
+    """Queue the letters under their outbox keys and record the changes, in one transaction."""
+    with unit_of_work(run.database_url) as uow:
+        applied = uow.apply(
+            agenda,
+            state,
+            actor=run.actor,
+            mail_from=run.settings.mail_from,
+            staff_address=run.settings.staff_address,
+        )
+        uow.commit()
+    return summarise(run, agenda, applied)
+
+
+def stage_steps(stage: str, run: StageRun) -> StageSummary:
+    """Load, decide, queue and record — each a task run named after the stage and round."""
+    label = f"{run.round_def.id} · {run.as_of.isoformat()}"
+    state = load_state.with_options(task_run_name=f"load-state · {label}")(quote(run))
+    agenda = what_is_due.with_options(task_run_name=f"what-is-due · {stage} · {label}")(
+        stage, quote(run), quote(state)
+    )
+    return queue_and_record.with_options(task_run_name=f"queue-and-record · {stage} · {label}")(
+        quote(run), quote(state), quote(agenda)
+    )
+
+
 @task(
     name="deliver-mail",
     retries=2,
     retry_delay_seconds=5,
     cache_policy=NO_CACHE,
-    task_run_name="deliver-mail · {run.round_def.id}",
 )
-def deliver_mail(run: StageRun) -> dict[str, int]:
+def _deliver_mail(run: StageRun) -> dict[str, int]:
     """Send what the outbox holds for the round; a failure after retries fails the run."""
     report = deliver_pending(
         run.database_url, run.settings, now=run.as_of, round_id=run.round_def.id
@@ -68,9 +112,8 @@ def deliver_mail(run: StageRun) -> dict[str, int]:
 @task(
     name="publish",
     cache_policy=NO_CACHE,
-    task_run_name="publish · {summary.stage} · {run.round_def.id}",
 )
-def publish(run: StageRun, summary: StageSummary) -> None:
+def _publish(run: StageRun, summary: StageSummary) -> None:
     """The stage's summary and the round dashboard as keyed, versioned artifacts."""
     round_id = run.round_def.id
     stage_key = f"{summary.stage}-{round_id}".lower()
@@ -78,7 +121,7 @@ def publish(run: StageRun, summary: StageSummary) -> None:
     create_markdown_artifact(
         key=f"{stage_key}-notes",
         markdown=f"# {summary.stage} · {round_id} · {summary.as_of}\n\n"
-        f"{summary.queued_mail} letters queued.\n\n{notes}\n",
+        f"{summary.queued_mail} brev lagt i utboksen.\n\n{notes}\n",
         description=f"{summary.stage} for {round_id} at {summary.as_of}",
     )
     if summary.rows:
@@ -92,8 +135,8 @@ def publish(run: StageRun, summary: StageSummary) -> None:
         create_table_artifact(
             key=f"round-dashboard-{round_id}".lower(),
             table=rows,
-            description=f"{run.round_def.title} — per municipality: stage, open obligations, "
-            f"what is late (as of {run.as_of.isoformat()})",
+            description=f"{run.round_def.title} — per kommune: hva som er for sent, fase og "
+            f"neste frist (per {run.as_of.isoformat()})",
         )
 
 
@@ -109,3 +152,16 @@ def result_of(summary: StageSummary, mail: dict[str, int] | None = None) -> dict
         "notes": summary.notes,
         "rows": summary.rows,
     }
+
+
+def deliver_mail(run: StageRun) -> dict[str, int]:
+    """Send what the outbox holds for the round (a task run named after the round)."""
+    name = f"deliver-mail · {run.round_def.id} · {run.as_of.isoformat()}"
+    result: dict[str, int] = _deliver_mail.with_options(task_run_name=name)(quote(run))
+    return result
+
+
+def publish(run: StageRun, summary: StageSummary) -> None:
+    """The stage's summary and the round dashboard as keyed artifacts."""
+    name = f"publish · {summary.stage} · {run.round_def.id}"
+    _publish.with_options(task_run_name=name)(quote(run), quote(summary))

@@ -26,20 +26,18 @@ def _date(option: str, text: str) -> date:
 
 
 def _record(round_ref: str, action: str, write: object) -> None:
-    """Load the round's view, call ``write(session, view, now)`` and commit, in one transaction."""
+    """Load the round's state now, call ``write(session, state, now)`` and commit, in one unit."""
     from deployments.settings import load_settings
-    from tasks.database import session_for
-    from tasks.municipality_lookup import registry
     from tasks.round_files import load_round
-    from tasks.trial_state import load_round_view
+    from tasks.unit_of_work import unit_of_work
 
     round_def = load_round(round_ref)
     settings = load_settings()
     now = datetime.now().astimezone()
-    with session_for(settings.resolved_database_url) as session:
-        view = load_round_view(session, round_def, registry(settings.resolved_database_url))
-        changed = write(session, view, now)  # type: ignore[operator]
-        session.commit()
+    with unit_of_work(settings.resolved_database_url) as uow:
+        state = uow.state(round_def, now)
+        changed = write(uow.session, state, now)  # type: ignore[operator]
+        uow.commit()
     typer.echo(f"{action}: {'recorded' if changed is not False else 'already recorded'}", err=True)
 
 

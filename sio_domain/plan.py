@@ -157,7 +157,7 @@ def _tracks(
     if model is not None and model not in round_def.models:
         have = ", ".join(sorted(round_def.models))
         raise ValueError(f"round {round_def.id} has no model {model} (it has {have})")
-    cohort = next((c for n in numbers if (c := round_def.cohort_of(n)) is not None), None)
+    cohort = _cohort_of(round_def, numbers)
     if cohort is not None and model is not None and cohort.model != model:
         raise ValueError(
             f"kommune {numbers[0]} was invited to round {round_def.id} in model {cohort.model}, "
@@ -172,6 +172,32 @@ def _tracks(
         cohorts: list[Cohort | None] = [c for c in round_def.cohorts if c.model == name]
         tracks.extend(_track(round_def, name, c, (), overrides) for c in cohorts or [None])
     return tracks
+
+
+def _cohort_of(round_def: RoundDefinition, numbers: Sequence[str]) -> Cohort | None:
+    """The cohort a municipality follows: its own number's, else its predecessors'.
+
+    A per-participation value applies to the number it names (Hobøl 0138 continued from
+    01.05.2019, seed 001). A municipality formed by a merger (Indre Østfold 3014) was not invited
+    under its own number: it follows the cohort of the predecessor that started first, and its ABF
+    starts when every part of it could price-code (the latest ABF start among them).
+    """
+    if not numbers:
+        return None
+    own = round_def.cohort_of(numbers[0])
+    if own is not None:
+        return own
+    found = [c for n in numbers[1:] if (c := round_def.cohort_of(n)) is not None]
+    return min(found, key=lambda c: (c.participation_start.date, c.key), default=None)
+
+
+def _latest_abf(round_def: RoundDefinition, numbers: Sequence[str]) -> DatedFact | None:
+    starts = [
+        c.abf_start
+        for n in numbers[1:]
+        if (c := round_def.cohort_of(n)) is not None and c.abf_start is not None
+    ]
+    return max(starts, key=lambda fact: fact.date, default=None)
 
 
 def _only_model(round_def: RoundDefinition, kommunenummer: str) -> Model:
@@ -193,11 +219,12 @@ def _track(
     plan = round_def.models[model]
     start = (cohort.participation_start if cohort else None) or plan.participation_start
     abf = (cohort.abf_start if cohort else None) or plan.abf_start
-    for number in numbers:
-        file_override = round_def.override_for(number)
-        if file_override is not None:
-            start = file_override.participation_start or start
-            abf = file_override.abf_start or abf
+    if numbers and cohort is not None and round_def.cohort_of(numbers[0]) is None:
+        abf = _latest_abf(round_def, numbers) or abf  # a merged municipality: see _cohort_of
+    file_override = round_def.override_for(numbers[0]) if numbers else None
+    if file_override is not None:  # a dated value applies to the number it names, only
+        start = file_override.participation_start or start
+        abf = file_override.abf_start or abf
     start = start or round_def.milestones.go_live
     if overrides.participation_start:
         start = DatedFact(date=overrides.participation_start, source="agreed with the municipality")

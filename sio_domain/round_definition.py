@@ -37,6 +37,7 @@ YearMonth = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 Kommunenummer = Annotated[str, Field(pattern=r"^\d{4}$")]
 Amount = Annotated[Decimal, Field(ge=0)]
 Rate = Annotated[Decimal, Field(ge=0, le=1)]
+Day = date  # a name for ``date`` inside models that have a field called ``date``
 
 
 class _Strict(BaseModel):
@@ -57,6 +58,9 @@ class DatedFact(_Strict):
     source: str
     firm: bool = True
     note: str | None = None
+    decided_on: Day | None = None
+    """When the date was decided, if after the round was announced (an early end): letters
+    dated before it do not know it."""
 
 
 class Milestones(_Strict):

@@ -62,6 +62,7 @@ class DecisionEntry(BaseModel):
     model: str = ""
     decided_by: str = ""
     decided_on: str = ""
+    reason: str = ""
     line: int | None = None
 
 
@@ -77,6 +78,8 @@ class SelectionDecision(BaseModel):
     model: Model | None
     decided_by: DecidingBody
     decided_on: date
+    reason: str | None = None
+    """Why a rejected application was rejected, as staff wrote it (forvaltningsloven § 25)."""
     line: int | None = None
 
 
@@ -175,6 +178,7 @@ def _validate_one(
         model=model,
         decided_by=decided_by,
         decided_on=decided_on,
+        reason=_reason(entry, decision),
         line=entry.line,
     )
 
@@ -205,6 +209,15 @@ def _model(round_def: RoundDefinition, entry: DecisionEntry, decision: Decision)
         if value == model:
             return model
     raise _refuse(entry, "model", f"is not a model of round {round_def.id} ({', '.join(models)})")
+
+
+def _reason(entry: DecisionEntry, decision: Decision) -> str | None:
+    text = " ".join(entry.reason.split())
+    if text and decision == "selected":
+        raise _refuse(entry, "reason", "is for rejections only (leave it empty when selected)")
+    if len(text) > 1000:
+        raise _refuse(entry, "reason", "is longer than 1000 characters")
+    return text or None
 
 
 def _decided_by(round_def: RoundDefinition, entry: DecisionEntry) -> DecidingBody:

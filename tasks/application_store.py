@@ -249,6 +249,7 @@ def _decision_record(
         decided_on=decision.decided_on,
         recorded_at=now,
         recorded_via=recorded_via,
+        reason=decision.reason,
     )
 
 

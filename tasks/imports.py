@@ -68,7 +68,7 @@ APPLICATION_COLUMNS = (
     "attachment",
 )
 SELECTION_COLUMNS = ("kommunenummer", "decision", "model")
-SELECTION_OPTIONAL_COLUMNS = ("decided_by", "decided_on")
+SELECTION_OPTIONAL_COLUMNS = ("decided_by", "decided_on", "reason")
 ROUND_KINDS = ("applications", "selection")
 FINANCE_KINDS = ("expenditure", "activity")
 
@@ -168,16 +168,13 @@ def load_registry(database_url: str) -> MunicipalityRegistry:
 def import_contacts(path: Path, *, database_url: str, now: datetime, actor: str) -> int:
     """Add or update contacts (``kommunenummer,name,role,email,phone``); rows changed."""
     registry = load_registry(database_url)
-    today = now.astimezone(OSLO).date()
     changes: dict[str, int] = {"added": 0, "updated": 0, "unchanged": 0}
     with session_for(database_url) as session:
         first_line: dict[tuple[str, str, str], int] = {}
         for row in read_rows(path, required=CONTACT_COLUMNS):
-            number = _known_number(row, registry)
-            try:
-                in_force = registry.in_force(number, today).kommunenummer
-            except MunicipalityNotInForce as error:
-                raise row.refuse("kommunenummer", f"is not in force today: {error}") from None
+            # A contact belongs to the number the file gave (D: recipients across mergers):
+            # resolving it here would send Hobøl's letters to Spydeberg's people.
+            in_force = _known_number(row, registry)
             entry = ContactEntry(
                 kommunenummer=in_force,
                 name=row.required("name", "the person's name"),
@@ -271,7 +268,7 @@ def parse_selection_file(
     now: datetime,
 ) -> list[SelectionDecision]:
     """The checked decisions of a selection file (``kommunenummer,decision,model[,decided_by,
-    decided_on]``); ``now`` is the instant they are recorded (its Oslo date is "today")."""
+    decided_on,reason]``); ``now`` is the instant they are recorded (its Oslo date is "today")."""
     entries = [
         DecisionEntry(
             kommunenummer=row["kommunenummer"],
@@ -279,6 +276,7 @@ def parse_selection_file(
             model=row["model"],
             decided_by=row["decided_by"],
             decided_on=row["decided_on"],
+            reason=row["reason"],
             line=row.line,
         )
         for row in read_rows(path, required=SELECTION_COLUMNS, optional=SELECTION_OPTIONAL_COLUMNS)

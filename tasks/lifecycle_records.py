@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from sio_domain.norwegian_calendar import OSLO, effective_deadline, is_working_day
+from sio_domain.trial_state import TrialState
 from tasks.audit import record_audit
 from tasks.tables import (
     ActivityStatus,
@@ -22,7 +23,6 @@ from tasks.tables import (
     SelectionDecisionRecord,
     SignatureRecord,
 )
-from tasks.trial_state import RoundView
 
 
 class RecordRefused(ValueError):
@@ -52,7 +52,7 @@ def _find(session: Session, table: type[Any], **equals: object) -> Any:
     return session.exec(query).first()
 
 
-def _numbers(view: RoundView, kommunenummer: str) -> list[str]:
+def _numbers(view: TrialState, kommunenummer: str) -> list[str]:
     if kommunenummer not in view.registry:
         raise RecordRefused(f"kommunenummer {kommunenummer!r}: unknown municipality")
     return [*view.registry.lineage(kommunenummer)]
@@ -60,7 +60,7 @@ def _numbers(view: RoundView, kommunenummer: str) -> list[str]:
 
 def record_reply(
     session: Session,
-    view: RoundView,
+    view: TrialState,
     kommunenummer: str,
     *,
     accepted: bool,
@@ -110,7 +110,7 @@ def record_reply(
 
 def record_signature(
     session: Session,
-    view: RoundView,
+    view: TrialState,
     kommunenummer: str,
     *,
     party: str,
@@ -196,7 +196,7 @@ def record_signature(
 
 def record_activity_done(
     session: Session,
-    view: RoundView,
+    view: TrialState,
     kommunenummer: str,
     *,
     activity: str,
@@ -213,7 +213,7 @@ def record_activity_done(
         f"activity:{event.key.split(':')[3]}"
         if event.kind == "activity"
         else f"annual_report:{event.key.split(':')[3]}"
-        for event in view.plan_for(decision.kommunenummer, decision.model)
+        for event in view.plan_for(view.canonical(decision.kommunenummer), decision.model)
         if event.kind in ("activity", "report_deadline")
     }
     if activity not in known:
@@ -255,7 +255,7 @@ def record_activity_done(
 
 def record_meeting_time(
     session: Session,
-    view: RoundView,
+    view: TrialState,
     kommunenummer: str,
     *,
     month: str,
@@ -267,7 +267,7 @@ def record_meeting_time(
     round_def = view.round_def
     numbers = _numbers(view, kommunenummer)
     decision = _selected(session, round_def.id, numbers)
-    plan = view.plan_for(decision.kommunenummer, decision.model)
+    plan = view.plan_for(view.canonical(decision.kommunenummer), decision.model)
     meeting = next(
         (e for e in plan if e.kind == "status_meeting" and e.key.endswith(f":{month}")), None
     )
@@ -303,6 +303,7 @@ def record_meeting_time(
             agreed=True,
         )
     row.start, row.end, row.agreed = start, end, True
+    row.agreed_on = now.astimezone(OSLO).date()
     session.add(row)
     record_audit(
         session,
@@ -318,7 +319,7 @@ def record_meeting_time(
 
 def record_minutes(
     session: Session,
-    view: RoundView,
+    view: TrialState,
     kommunenummer: str,
     *,
     month: str,
@@ -333,7 +334,7 @@ def record_minutes(
         select(MeetingRecord).where(
             MeetingRecord.round_id == round_def.id,
             MeetingRecord.kommunenummer.in_(numbers),  # type: ignore[attr-defined]
-            MeetingRecord.event_key.endswith(f":{month}"),  # type: ignore[attr-defined]
+            MeetingRecord.event_key.endswith(f":{month}"),
         )
     ).first()
     if row is None:
@@ -355,7 +356,7 @@ def record_minutes(
 
 def record_attendance(
     session: Session,
-    view: RoundView,
+    view: TrialState,
     kommunenummer: str,
     *,
     event_key: str,

@@ -1,73 +1,79 @@
-"""The round dashboard: per municipality, its stage, open obligations and what is late.
+"""The round dashboard: per municipality, what needs attention, its stage and next deadline.
 
 Published as a keyed, versioned table artifact after every stage run, so operations staff see the
-round as a case list in the Prefect UI (issue 3, item 4).
+round as a case list in the Prefect UI. Headers and values are in bokmål (text for staff).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
 
-from sio_domain.norwegian_calendar import OSLO
 from sio_domain.obligations import obligations
-from sio_domain.plan import build_plan
-from tasks.database import session_for
-from tasks.municipality_lookup import registry
-from tasks.trial_state import RoundView, load_round_view
+from sio_domain.round_definition import RoundDefinition
+from sio_domain.trial_state import TrialState
+from tasks.unit_of_work import unit_of_work
 
 
-def dashboard_rows(database_url: str, round_ref_def: Any, as_of: datetime) -> list[dict[str, str]]:
-    """One row per municipality known to the round."""
-    round_def = round_ref_def
-    with session_for(database_url) as session:
-        view = load_round_view(session, round_def, registry(database_url), as_of)
-    return rows_for(view, as_of)
+def dashboard_rows(
+    database_url: str, round_def: RoundDefinition, as_of: datetime
+) -> list[dict[str, str]]:
+    """One row per municipality known to the round, as of ``as_of``."""
+    with unit_of_work(database_url) as uow:
+        state = uow.state(round_def, as_of)
+    return rows_for(state)
 
 
-def rows_for(view: RoundView, as_of: datetime) -> list[dict[str, str]]:
-    """Dashboard rows from a loaded round view."""
-    round_def = view.round_def
-    today = as_of.astimezone(OSLO).date()
-    state = view.state
-    items = obligations(
-        build_plan(round_def), state, reply_round=round_def.milestones.reply_deadline is not None
+def rows_for(state: TrialState) -> list[dict[str, str]]:
+    """Dashboard rows from a loaded state: late first, then open items of the coming weeks."""
+    today = state.today
+    items = obligations(state)
+    known = sorted(
+        state.candidates() | set(state.applications) | set(state.selected) | state.rejected
     )
-    known = sorted(state.candidates | set(state.applied) | set(state.selected) | state.rejected)
+    window_closed = any(o.kind == "application" and today > o.deadline for o in items)
     rows = []
     for knr in known:
         mine = [o for o in items if o.kommunenummer == knr]
-        open_items = [o for o in mine if o.is_open() and o.deadline >= today]
+        if window_closed and knr not in state.applications and knr not in state.decisions:
+            mine = [o for o in mine if o.kind != "application"]  # invited, never applied
+        open_items = [o for o in mine if o.is_open() and today <= o.deadline]
+        soon = [o for o in open_items if (o.deadline - today).days <= 42]
         late = [o for o in mine if o.is_late(today)]
         rows.append(
             {
                 "kommunenummer": knr,
-                "municipality": view.name(knr),
-                "stage": _stage(view, knr, today),
-                "open": "; ".join(f"{o.title} ({o.deadline:%d.%m.%Y})" for o in open_items) or "–",
-                "late": "; ".join(
+                "kommune": state.name(knr),
+                "for sent": "; ".join(
                     f"{o.title} ({o.deadline:%d.%m.%Y}"
                     + (f", mottatt {o.fulfilled_on:%d.%m.%Y})" if o.fulfilled_on else ")")
                     for o in late
                 )
                 or "–",
+                "fase": _stage(state, knr, today),
+                "neste frist": next(
+                    (
+                        f"{o.title} ({o.deadline:%d.%m.%Y})"
+                        for o in sorted(soon, key=lambda item: item.deadline)
+                    ),
+                    "–",
+                ),
             }
         )
-    return rows
+    return sorted(rows, key=lambda row: (row["for sent"] == "–", row["kommunenummer"]))
 
 
-def _stage(view: RoundView, knr: str, today: Any) -> str:
-    state = view.state
-    if knr in state.participants:
-        participant = state.participants[knr]
-        live = [e for e in participant.plan if e.kind in ("go_live", "participation_start")]
-        if live and today >= live[0].day:
-            return f"participating (model {participant.model})"
-        return f"selected, preparing (model {participant.model})"
+def _stage(state: TrialState, knr: str, today: date) -> str:
+    participation = state.participations.get(knr)
+    if participation is not None:
+        if today >= participation.start:
+            return f"deltar (modell {participation.model})"
+        return f"valgt ut, forbereder (modell {participation.model})"
     if knr in state.selected:
-        return f"selected (model {state.selected[knr]})"
+        return f"valgt ut (modell {state.selected[knr]})"
     if knr in state.rejected:
-        return "rejected"
-    if knr in state.applied:
-        return "applied"
-    return "invited"
+        return "avslått"
+    if knr in state.applications:
+        return "har søkt"
+    if any(e.kind == "application_deadline" and today > e.day for e in state.round_plan()):
+        return "søkte ikke"
+    return "invitert"

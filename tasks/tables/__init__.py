@@ -23,6 +23,7 @@ from tasks.tables.finance import (
 )
 from tasks.tables.lifecycle import (
     ActivityStatus,
+    AnnouncementRecord,
     ApplicationRecord,
     AttendanceRecord,
     MeetingRecord,
@@ -38,6 +39,7 @@ from tasks.tables.registry import ContactRecord, MunicipalityRecord
 __all__ = [
     "ActivityReport",
     "ActivityStatus",
+    "AnnouncementRecord",
     "AdjustmentRecord",
     "ApplicationRecord",
     "AttendanceRecord",

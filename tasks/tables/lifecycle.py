@@ -48,6 +48,7 @@ class SelectionDecisionRecord(SQLModel, table=True):
     decided_on: date
     recorded_at: datetime = Field(sa_type=UtcDateTime)
     recorded_via: str  # "prefect-ui", "file:<name>"
+    reason: str | None = None  # why an application was rejected, when staff gave one
 
 
 class ReplyRecord(SQLModel, table=True):
@@ -132,6 +133,7 @@ class MeetingRecord(SQLModel, table=True):
     start: datetime = Field(sa_type=UtcDateTime)
     end: datetime = Field(sa_type=UtcDateTime)
     agreed: bool = False
+    agreed_on: date | None = None  # when the time was agreed: runs before it use the proposal
     minutes: str | None = None
 
 
@@ -165,3 +167,25 @@ class StageMark(SQLModel, table=True):
     mark: str
     done_at: datetime = Field(sa_type=UtcDateTime)
     detail: str = ""
+
+
+class AnnouncementRecord(SQLModel, table=True):
+    """An invitation or cancellation sent for one event to one municipality (its calendar entry).
+
+    ``sequence`` is the iCalendar SEQUENCE sent; the next change of the event goes with a higher
+    one and the same UID. Written in the same transaction as the letter it belongs to.
+    """
+
+    __tablename__ = "announcement"
+    __table_args__ = (UniqueConstraint("round_id", "kommunenummer", "event_key", "sequence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: str = Field(index=True)
+    kommunenummer: str = Field(max_length=4)
+    event_key: str
+    sequence: int
+    start: datetime = Field(sa_type=UtcDateTime)
+    end: datetime = Field(sa_type=UtcDateTime)
+    method: str  # REQUEST | CANCEL
+    mail_key: str
+    announced_at: datetime = Field(sa_type=UtcDateTime)
