@@ -38,6 +38,8 @@ class Obligation:
     deadline: date  # effective (rolled) deadline
     nominal: date
     fulfilled_on: date | None = None
+    since: date | None = None
+    """The day the obligation arose (the invitation, the decision): no reminder rung before it."""
 
     def is_open(self) -> bool:
         """True while the municipality has not submitted it."""
@@ -76,12 +78,14 @@ def obligations(state: TrialState) -> list[Obligation]:
     if application is not None:
         for knr in sorted(state.candidates()):
             submitted = state.applied.get(knr)
+            invited = state.round_def.milestones.invitation
             result.append(
                 _deadline(
                     "application",
                     knr,
                     application,
                     submitted.astimezone(OSLO).date() if submitted else None,
+                    invited.date if invited else None,
                 )
             )
     reply = by_kind.get("reply_deadline")
@@ -89,13 +93,17 @@ def obligations(state: TrialState) -> list[Obligation]:
     reply_round = state.round_def.milestones.reply_deadline is not None
     for knr in sorted(state.selected):
         answer = state.replies.get(knr)
+        decided = state.decisions[knr].decided_on
         if reply_round and reply is not None:
-            result.append(_deadline("reply", knr, reply, answer[1] if answer else None))
+            result.append(_deadline("reply", knr, reply, answer[1] if answer else None, decided))
             if answer is not None and not answer[0]:
                 continue  # declined: no agreement to return
         if agreement is not None:
-            result.append(_deadline("agreement", knr, agreement, state.returned_agreement(knr)))
+            returned = state.returned_agreement(knr)
+            result.append(_deadline("agreement", knr, agreement, returned, decided))
     for knr in sorted(state.participations):
+        decision = state.decisions.get(knr)
+        since = decision.decided_on if decision else None
         for event in state.plan_for(knr):
             key = obligation_key(event)
             if key is None:
@@ -108,14 +116,18 @@ def obligations(state: TrialState) -> list[Obligation]:
                 due, nominal = event.day, event.nominal
             kind = key.split(":")[0]
             result.append(
-                Obligation(kind, key, knr, event.title, due, nominal, state.done.get((knr, key)))
+                Obligation(
+                    kind, key, knr, event.title, due, nominal, state.done.get((knr, key)), since
+                )
             )
     return result
 
 
-def _deadline(kind: str, knr: str, event: PlanEvent, fulfilled: date | None) -> Obligation:
+def _deadline(
+    kind: str, knr: str, event: PlanEvent, fulfilled: date | None, since: date | None
+) -> Obligation:
     assert event.nominal is not None
-    return Obligation(kind, kind, knr, event.title, event.day, event.nominal, fulfilled)
+    return Obligation(kind, kind, knr, event.title, event.day, event.nominal, fulfilled, since)
 
 
 def due_reminders(
@@ -130,7 +142,8 @@ def due_reminders(
     Reminders go out on working days from ``send_at`` Europe/Oslo (D: 09:00; 14, 7 and 1 working
     days before). Only the latest due reminder is returned: one missed while the system was down
     is superseded by a later one, never sent as a burst of stale reminders. None is due after the
-    deadline (the obligation is then late, and staff see it instead).
+    deadline (the obligation is then late, and staff see it instead), and none for a rung that
+    fell before the obligation arose (the 14-day agreement reminder before the selection).
     """
     local = now.astimezone(OSLO)
     today = local.date()
@@ -143,11 +156,23 @@ def due_reminders(
         due = [
             (offset, day)
             for offset in offsets
-            if (day := working_days_before(obligation.deadline, offset)) < today
-            or (day == today and local.time() >= send_at)
+            if (
+                (day := working_days_before(obligation.deadline, offset)) < today
+                or (day == today and local.time() >= send_at)
+            )
+            and (obligation.since is None or day >= obligation.since)
         ]
         if not due:
             continue
         offset, day = min(due, key=lambda pair: pair[0])
         result.append(DueReminder(obligation, offset, datetime.combine(day, send_at, tzinfo=OSLO)))
     return result
+
+
+def working_days_left(today: date, deadline: date) -> int:
+    """Working days after ``today`` up to and including ``deadline`` (what a reminder states)."""
+    count, day = 0, deadline
+    while day > today:
+        count += is_working_day(day)
+        day = date.fromordinal(day.toordinal() - 1)
+    return count

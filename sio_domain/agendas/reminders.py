@@ -9,7 +9,13 @@ sweep on the same day — or any number of sweeps — sends nothing more.
 from __future__ import annotations
 
 from sio_domain.agendas import Agenda, Letter
-from sio_domain.obligations import REMINDER_ROLES, DueReminder, due_reminders, obligations
+from sio_domain.obligations import (
+    REMINDER_ROLES,
+    DueReminder,
+    due_reminders,
+    obligations,
+    working_days_left,
+)
 from sio_domain.trial_state import TrialState
 
 REMINDER_KINDS = {
@@ -65,7 +71,7 @@ def reminders_agenda(state: TrialState) -> Agenda:
                     "title": obligation.title,
                     "deadline": obligation.deadline,
                     "nominal": obligation.nominal,
-                    "working_days_left": reminder.offset,
+                    "working_days_left": working_days_left(state.today, obligation.deadline),
                     "reply_deadline": obligation.deadline,
                     "agreement_deadline": obligation.deadline,
                     "activity": obligation.title,

@@ -15,17 +15,15 @@ from sqlmodel import select
 from deployments.settings import Settings
 from sio_domain.norwegian_calendar import OSLO, working_days_before
 from tasks.database import dispose_engine, session_for
-from tasks.event_invitations import invite_to_status_meetings
-from tasks.go_live_review import review_go_live
 from tasks.imports import decide_selection, import_applications, import_contacts
 from tasks.lifecycle_records import RecordRefused, record_activity_done, record_meeting_time
 from tasks.mail_delivery import deliver_pending
 from tasks.municipality_lookup import registry
-from tasks.reminder_sweep import sweep_reminders
 from tasks.round_files import load_round
 from tasks.stage_run import StageRun
+from tasks.stages import run_stage
 from tasks.tables import ParticipationRecord
-from tasks.trial_state import load_round_view
+from tasks.trial_state import load_trial_state
 
 ROUND = load_round("sio-2016")
 
@@ -85,14 +83,14 @@ def run(settings: Settings, when: datetime) -> StageRun:
 def record(settings: Settings, when: datetime, write) -> None:
     url = settings.resolved_database_url
     with session_for(url) as session:
-        write(session, load_round_view(session, ROUND, registry(url), when))
+        write(session, load_trial_state(session, ROUND, registry(url), when))
         session.commit()
 
 
 def test_a_moved_meeting_is_invited_again_with_the_same_uid_and_a_higher_sequence(selected):
     settings, smtp = selected
     ten_before = at(working_days_before(date(2016, 6, 14), 10))
-    invite_to_status_meetings(run(settings, ten_before))
+    run_stage("status-meetings", run(settings, ten_before))
     agreed = datetime(2016, 6, 16, 13, 0, tzinfo=OSLO)
     record(
         settings,
@@ -101,7 +99,7 @@ def test_a_moved_meeting_is_invited_again_with_the_same_uid_and_a_higher_sequenc
             s, v, "1714", month="2016-06", start=agreed, now=ten_before, actor="test"
         ),
     )
-    invite_to_status_meetings(run(settings, ten_before))
+    run_stage("status-meetings", run(settings, ten_before))
     deliver_pending(settings.resolved_database_url, settings, now=ten_before)
     events = []
     for mail in smtp.messages:
@@ -133,14 +131,14 @@ def test_staff_hear_what_is_not_done_before_go_live_and_the_participation_goes_l
             actor="test",
         ),
     )
-    review_go_live(run(settings, before))
-    review_go_live(run(settings, before))
+    run_stage("go-live", run(settings, before))
+    run_stage("go-live", run(settings, before))
     deliver_pending(settings.resolved_database_url, settings, now=before)
     [alert] = smtp.messages_for("staff@helsedir.no")
     text = alert.get_body().get_content()
     assert "IKT" in text and "orienterer" in text  # rows 3 and 4 not done
     assert "Prosjektleder" not in text  # row 2 is done
-    review_go_live(run(settings, at(date(2016, 5, 2))))
+    run_stage("go-live", run(settings, at(date(2016, 5, 2))))
     with session_for(settings.resolved_database_url) as session:
         participation = session.exec(select(ParticipationRecord)).one()
         assert participation.live_since is not None
@@ -149,7 +147,7 @@ def test_staff_hear_what_is_not_done_before_go_live_and_the_participation_goes_l
 def test_an_activity_marked_done_is_no_longer_reminded(selected):
     settings, smtp = selected
     due = at(working_days_before(date(2016, 3, 1), 7))  # row 2: project leader by 01.03.2016
-    sweep_reminders(run(settings, due))
+    run_stage("reminders", run(settings, due))
     deliver_pending(settings.resolved_database_url, settings, now=due)
     assert smtp.messages_for("per@stjordal.kommune.no")
     smtp.clear()
@@ -161,7 +159,7 @@ def test_an_activity_marked_done_is_no_longer_reminded(selected):
         ),
     )
     later = at(working_days_before(date(2016, 3, 1), 1))
-    sweep_reminders(run(settings, later))
+    run_stage("reminders", run(settings, later))
     deliver_pending(settings.resolved_database_url, settings, now=later)
     assert not any("Prosjektleder" in m.message["Subject"] for m in smtp.messages)
 

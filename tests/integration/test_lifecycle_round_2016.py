@@ -15,18 +15,15 @@ from icalendar import Calendar
 
 from deployments.settings import Settings
 from sio_domain.norwegian_calendar import OSLO, working_days_before
-from tasks.agreement_dispatch import dispatch_agreements
 from tasks.database import dispose_engine, session_for
-from tasks.event_invitations import invite_to_status_meetings
 from tasks.imports import decide_selection, import_applications, import_contacts
 from tasks.lifecycle_records import record_signature
 from tasks.mail_delivery import deliver_pending
 from tasks.municipality_lookup import registry
-from tasks.reminder_sweep import sweep_reminders
 from tasks.round_files import load_round
-from tasks.selection_letters import send_decision_letters
 from tasks.stage_run import StageRun
-from tasks.trial_state import load_round_view
+from tasks.stages import run_stage
+from tasks.trial_state import load_trial_state
 
 ROUND = load_round("sio-2016")
 
@@ -98,7 +95,7 @@ def test_application_reminders_reach_only_those_who_have_not_applied_once_in_the
     seven_before = at(working_days_before(date(2015, 12, 1), 7))
     assert seven_before.date() == date(2015, 11, 20)
     for _ in range(2):  # a second sweep, as after a crash or a retry, sends nothing more
-        sweep_reminders(stage(settings, seven_before))
+        run_stage("reminders", stage(settings, seven_before))
         deliver(settings, seven_before)
     by_recipient = {tuple(sorted(m.rcpt_tos)): m for m in smtp.messages}
     assert set(by_recipient) == {
@@ -116,8 +113,8 @@ def test_application_reminders_reach_only_those_who_have_not_applied_once_in_the
 
 def test_no_reminder_on_a_weekend_or_after_the_deadline(world):
     settings, _, smtp = world
-    sweep_reminders(stage(settings, at(date(2015, 11, 21))))  # a Saturday
-    sweep_reminders(stage(settings, at(date(2015, 12, 2))))  # the day after the deadline
+    run_stage("reminders", stage(settings, at(date(2015, 11, 21))))  # a Saturday
+    run_stage("reminders", stage(settings, at(date(2015, 12, 2))))  # the day after the deadline
     deliver(settings, at(date(2015, 12, 2)))
     assert smtp.messages == []
 
@@ -133,8 +130,8 @@ def test_decision_letters_name_the_model_and_unsigned_municipalities_are_reminde
         actor="test",
     )
     decided = at(date(2016, 1, 15), time(8))
-    send_decision_letters(stage(settings, decided))
-    dispatch_agreements(stage(settings, decided))
+    run_stage("selection", stage(settings, decided))
+    run_stage("signing", stage(settings, decided))
     deliver(settings, decided)
     letters = {tuple(sorted(m.rcpt_tos)): m.message for m in smtp.messages}
     stjordal = [m for r, m in letters.items() if "radmann@stjordal.kommune.no" in r]
@@ -156,7 +153,7 @@ def test_decision_letters_name_the_model_and_unsigned_municipalities_are_reminde
 
     received = at(date(2016, 1, 21), time(8))
     with session_for(url) as session:
-        view = load_round_view(session, ROUND, registry(url), received)
+        view = load_trial_state(session, ROUND, registry(url), received)
         record_signature(
             session,
             view,
@@ -171,8 +168,8 @@ def test_decision_letters_name_the_model_and_unsigned_municipalities_are_reminde
         )
         session.commit()
     seven_before = at(working_days_before(date(2016, 2, 1), 7))
-    sweep_reminders(stage(settings, seven_before))
-    sweep_reminders(stage(settings, seven_before))
+    run_stage("reminders", stage(settings, seven_before))
+    run_stage("reminders", stage(settings, seven_before))
     deliver(settings, seven_before)
     reminded = {r for m in smtp.messages for r in m.rcpt_tos}
     assert "radmann@os.kommune.no" in reminded
@@ -192,8 +189,8 @@ def test_status_meeting_invitation_carries_a_valid_ics(world):
         actor="test",
     )
     ten_before = at(working_days_before(date(2016, 6, 14), 10))
-    invite_to_status_meetings(stage(settings, ten_before))
-    invite_to_status_meetings(stage(settings, ten_before))
+    run_stage("status-meetings", stage(settings, ten_before))
+    run_stage("status-meetings", stage(settings, ten_before))
     deliver(settings, ten_before)
     assert len(smtp.messages) == 1  # Stjørdal (model A) only: model B meets first in November
     mail = smtp.messages[0]

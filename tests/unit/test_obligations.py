@@ -6,9 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sio_domain.norwegian_calendar import OSLO, is_working_day, working_days_before
-from sio_domain.obligations import Obligation, TrialState, due_reminders, obligations
-from sio_domain.plan import build_plan
+from sio_domain.obligations import Obligation, due_reminders, obligations
 from tasks.round_files import load_round
+from tests.support.trial_states import contact, trial_state
 
 R2016 = load_round("sio-2016")
 AGREEMENT = Obligation(
@@ -58,14 +58,13 @@ def test_a_reminder_is_only_ever_due_on_a_working_day_before_or_on_the_deadline(
 
 
 def test_only_invited_municipalities_that_have_not_applied_owe_an_application():
-    state = TrialState(
-        candidates=frozenset({"1714", "1243", "0926"}), applied={"1714": at(date(2015, 11, 19))}
+    state = trial_state(
+        "sio-2016",
+        at(date(2015, 11, 20)),
+        contacts=[contact("1714"), contact("1243"), contact("0926")],
+        applied={"1714": at(date(2015, 11, 19))},
     )
-    owed = [
-        o
-        for o in obligations(build_plan(R2016), state, reply_round=False)
-        if o.kind == "application" and o.is_open()
-    ]
+    owed = [o for o in obligations(state) if o.kind == "application" and o.is_open()]
     assert sorted(o.kommunenummer for o in owed) == ["0926", "1243"]
 
 

@@ -15,18 +15,20 @@ def test_the_reminder_sweep_runs_at_nine_on_weekdays_in_oslo_time():
     assert schedule.active
 
 
-def test_stage_runs_are_before_the_sweep_and_never_between_two_and_three():
-    for stage in (
-        "application-deadline",
-        "selection",
-        "signing",
-        "gatherings",
-        "go-live",
-        "status-meetings",
-    ):
+def test_stage_runs_are_in_the_morning_and_never_between_two_and_three():
+    for stage in ("application-deadline", "selection", "signing", "go-live"):
         [schedule] = stage_schedules(stage, R2016, date(2016, 1, 4))
         minute, hour = (int(part) for part in schedule.cron.split()[:2])
         assert 3 <= hour < 9, stage
+
+
+def test_stages_that_send_invitations_run_after_the_send_time_so_their_mail_goes_that_day():
+    send_at = R2016.reminders.send_at
+    for stage in ("reminders", "gatherings", "status-meetings"):
+        [schedule] = stage_schedules(stage, R2016, date(2016, 1, 4))
+        minute, hour = (int(part) for part in schedule.cron.split()[:2])
+        assert (hour, minute) >= (send_at.hour, send_at.minute), stage
+        assert hour < 12, stage
 
 
 def test_an_ended_round_keeps_its_schedules_but_inactive():
