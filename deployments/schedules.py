@@ -2,8 +2,9 @@
 
 The lifecycle stages run every working-day morning and do what is due at their instant (the
 trial's state is in SQL, so a run that finds nothing due ends in a second). Stages whose mail is
-due from the round's send time (09:00: reminders, invitations) run at or just after it. Payout runs are dated one-off runs on the 5th working day of each
-quarter (created by ``sio up``, so the UI shows the trial's calendar; PREFECT-NOTES.md).
+due from the round's send time (09:00: reminders, invitations) run at or just after it. Payout
+runs are dated one-off runs on the 5th working day of each quarter (created by ``sio up``, so the
+UI shows the trial's calendar).
 Schedules of a round that has ended are kept but inactive.
 """
 

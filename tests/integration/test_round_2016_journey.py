@@ -243,8 +243,7 @@ def expected_letters() -> Counter[tuple[str, str, date]]:
                 )
                 if send >= decided and not done:
                     expected[(knr, "activity_reminder", send)] += 1
-    for knr in SELECTED:
-        expected[("staff", "readiness_alert", wd(date(2016, 5, 1), 10))] += 1
+    expected[("staff", "readiness_alert", wd(date(2016, 5, 1), 10))] += len(SELECTED)
     return expected
 
 
