@@ -12,7 +12,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from sio_domain.norwegian_calendar import OSLO, effective_deadline, is_working_day
+from sio_domain.norwegian_calendar import OSLO
+from sio_domain.recorded_facts import (
+    FactRefused,
+    check_signature,
+    meeting_move,
+    reply_is_late,
+    signature_is_late,
+)
 from sio_domain.trial_state import TrialState
 from tasks.audit import record_audit
 from tasks.tables import (
@@ -24,9 +31,8 @@ from tasks.tables import (
     SignatureRecord,
 )
 
-
-class RecordRefused(ValueError):
-    """A fact that cannot be recorded; the message names the field and value."""
+RecordRefused = FactRefused
+"""A fact that cannot be recorded; the message names the field and value."""
 
 
 def _selected(session: Session, round_id: str, numbers: list[str]) -> SelectionDecisionRecord:
@@ -70,9 +76,7 @@ def record_reply(
 ) -> bool:
     """The municipality's reply to an offer (seed 002: «Svarfrist ... innen 31. desember»)."""
     round_def = view.round_def
-    deadline = round_def.milestones.reply_deadline
-    if deadline is None:
-        raise RecordRefused(f"round {round_def.id}: has no reply deadline (no offer to reply to)")
+    late = reply_is_late(round_def, on)
     numbers = _numbers(view, kommunenummer)
     decision = _selected(session, round_def.id, numbers)
     existing = _find(
@@ -85,7 +89,6 @@ def record_reply(
             f"kommunenummer {kommunenummer}: a reply is already recorded "
             f"({'accept' if existing.accepted else 'decline'} on {existing.replied_on})"
         )
-    late = on > effective_deadline(deadline.date)
     session.add(
         ReplyRecord(
             round_id=round_def.id,
@@ -127,19 +130,15 @@ def record_signature(
     municipality's signed copy; the agreement deadline is judged on it (DOMAIN.md: a return date).
     """
     round_def = view.round_def
-    if party not in ("municipality", "directorate"):
-        raise RecordRefused(f"--party: {party!r} is not municipality or directorate")
-    if not place.strip():
-        raise RecordRefused("--place: must not be empty")
-    if not signatory.strip():
-        raise RecordRefused("--signatory: must not be empty")
     received = received_on or signed_on
-    if received < signed_on:
-        raise RecordRefused(
-            f"--received-on: {received.isoformat()} is before --signed-on {signed_on.isoformat()}"
-        )
-    if signed_on > now.astimezone(OSLO).date():
-        raise RecordRefused(f"--signed-on: {signed_on.isoformat()} is in the future")
+    check_signature(
+        party,
+        signed_on=signed_on,
+        received_on=received,
+        place=place,
+        signatory=signatory,
+        today=now.astimezone(OSLO).date(),
+    )
     numbers = _numbers(view, kommunenummer)
     decision = _selected(session, round_def.id, numbers)
     existing = _find(
@@ -157,12 +156,7 @@ def record_signature(
             f"kommunenummer {kommunenummer}: the {party}'s signature is already recorded "
             f"(signed {existing.signed_on} in {existing.place} by {existing.signatory})"
         )
-    deadline = round_def.milestones.agreement_deadline
-    late = (
-        party == "municipality"
-        and deadline is not None
-        and (received > effective_deadline(deadline.date))
-    )
+    late = signature_is_late(round_def, party, received)
     session.add(
         SignatureRecord(
             round_id=round_def.id,
@@ -268,21 +262,7 @@ def record_meeting_time(
     numbers = _numbers(view, kommunenummer)
     decision = _selected(session, round_def.id, numbers)
     plan = view.plan_for(view.canonical(decision.kommunenummer), decision.model)
-    meeting = next(
-        (e for e in plan if e.kind == "status_meeting" and e.key.endswith(f":{month}")), None
-    )
-    if meeting is None:
-        raise RecordRefused(f"--month: {month} has no status meeting for {kommunenummer}")
-    assert isinstance(meeting.start, datetime) and isinstance(meeting.end, datetime)
-    local = start.astimezone(OSLO)
-    if not is_working_day(local.date()):
-        raise RecordRefused(
-            f"--start: {local.date().isoformat()} is not a working day (meetings are held on "
-            "working days)"
-        )
-    if local.strftime("%Y-%m") != month:
-        raise RecordRefused(f"--start: {local.date().isoformat()} is not in --month {month}")
-    end = start + (meeting.end - meeting.start)
+    meeting, start, end = meeting_move(plan, month, start, kommunenummer)
     row = _find(
         session,
         MeetingRecord,

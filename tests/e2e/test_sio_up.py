@@ -142,7 +142,7 @@ def test_sio_up_serves_every_stage_of_every_round_with_schedules(sio_up):
     assert "round:sio-2016" in reminders["tags"]
 
 
-def test_a_selection_made_in_prefects_input_form_sends_the_decision_letters(
+def test_a_selection_made_in_prefects_input_form_sends_every_decision_letter(
     sio_up, smtp_server, tmp_path
 ):
     base, home, env, deployments = sio_up
@@ -197,35 +197,42 @@ def test_a_selection_made_in_prefects_input_form_sends_the_decision_letters(
     _wait(suspended, 180, "the selection run to suspend for input")
     staff = smtp_server.messages_for("staff@helsedir.no")
     assert staff, "staff are told that a selection awaits their input"
-    form = {
-        "run_input": {
-            "decided_by": "ministry",
-            "decided_on": "2016-01-14",
-            "decisions": [
-                {
-                    "kommunenummer": "1714",
-                    "municipality": "Stjørdal",
-                    "decision": "selected",
-                    "model": "A",
-                },
-                {
-                    "kommunenummer": "1243",
-                    "municipality": "Os",
-                    "decision": "selected",
-                    "model": "B",
-                },
-            ],
+    def form(os_decision: dict[str, object]) -> dict[str, object]:
+        return {
+            "run_input": {
+                "decided_by": "ministry",
+                "decided_on": "2016-01-14",
+                "decisions": [
+                    {
+                        "kommunenummer": "1714",
+                        "municipality": "Stjørdal",
+                        "decision": "selected",
+                        "model": "A",
+                    },
+                    {"kommunenummer": "1243", "municipality": "Os", **os_decision},
+                ],
+            }
         }
-    }
 
-    def resumed():
-        # The run shows Suspended a moment before Prefect has saved the form's schema.
-        answer = _api(base, f"/flow_runs/{run['id']}/resume", form)
-        if answer["status"] == "REJECT" and "schema not found" in str(answer["details"]):
-            return None
-        return answer
+    def resume(answer_form: dict[str, object]):
+        def resumed():
+            # The run shows Suspended a moment before Prefect has saved the form's schema.
+            answer = _api(base, f"/flow_runs/{run['id']}/resume", answer_form)
+            if answer["status"] == "REJECT" and "schema not found" in str(answer["details"]):
+                return None
+            return answer
 
-    answer = _wait(resumed, 60, "the input form to be ready")
+        return _wait(resumed, 60, "the input form to be ready")
+
+    # A model outside the round's models is refused by the form itself (a choice of A or B).
+    refused = resume(form({"decision": "selected", "model": "C"}))
+    assert refused["status"] == "REJECT", refused
+    # Selected without a model passes the form but breaks a rule: the run asks again, not fails.
+    answer = resume(form({"decision": "selected", "model": None}))
+    assert answer["status"] == "ACCEPT", answer
+    _wait(suspended, 180, "the selection run to ask again after a refused form")
+    assert not smtp_server.messages_for("radmann@stjordal.kommune.no"), "nothing decided yet"
+    answer = resume(form({"decision": "rejected", "model": None, "reason": ""}))
     assert answer["status"] == "ACCEPT", answer  # the server validated the input against the form
 
     def completed():
@@ -241,4 +248,5 @@ def test_a_selection_made_in_prefects_input_form_sends_the_decision_letters(
     os_letters = smtp_server.messages_for("radmann@os.kommune.no")
     received = [(m.rcpt_tos, m.message["Subject"]) for m in smtp_server.messages]
     assert any("modell A" in m.get_body().get_content() for m in stjordal), received
-    assert any("modell B" in m.get_body().get_content() for m in os_letters)
+    [rejection] = [m for m in os_letters if m.message["X-SIO-Key"] == "decision:sio-2016:1243"]
+    assert "Vedtak" in rejection.message["Subject"]  # a rejection no longer stops the letters

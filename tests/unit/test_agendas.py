@@ -285,3 +285,42 @@ def test_hobol_continues_in_2019_with_abf_from_may_and_indre_ostfold_from_2021(k
     abf = [e.day for e in plan if e.kind == "abf_start"]
     assert min(starts.values()) == date(2019, 5, 1)  # Hobøl continued from 01.05.2019 (seed 001)
     assert abf == [date(2019, 5, 1) if knr == HOBOL else date(2021, 1, 1)]
+
+
+def test_a_queued_meeting_reminder_is_skipped_once_the_meeting_has_moved():
+    from sio_domain.agendas.send_time import still_true
+
+    start = datetime(2016, 6, 14, 10, tzinfo=OSLO)
+    remind_day = working_days_before(date(2016, 6, 14), 2)
+    state = meeting_state(
+        at(remind_day),
+        announcements=[announced(0, start)],
+        announced_at={"k0": at(date(2016, 5, 31))},
+    )
+    [reminder] = june_letters(state)
+    assert still_true(state, reminder.key) is None
+    moved = (datetime(2016, 6, 16, 13, tzinfo=OSLO), datetime(2016, 6, 16, 14, 30, tzinfo=OSLO))
+    later = meeting_state(
+        at(remind_day, time(12)),
+        announcements=[announced(0, start)],
+        meeting_times={(STJORDAL, JUNE_MEETING): moved},
+    )
+    assert "moved" in still_true(later, reminder.key)
+    after = meeting_state(at(date(2016, 6, 14), time(10, 30)), announcements=[announced(0, start)])
+    assert "began" in still_true(after, reminder.key)
+
+
+def test_a_second_sweep_the_same_day_sends_no_reminder_again():
+    day = working_days_before(date(2016, 2, 1), 7)
+    morning = trial_state(
+        "sio-2016", at(day), contacts=[contact(STJORDAL)], selected={STJORDAL: "A"}
+    )
+    [first] = [r for r in reminders_agenda(morning).letters if r.obligation == "agreement"]
+    later = trial_state(
+        "sio-2016",
+        at(day, time(10, 30)),
+        contacts=[contact(STJORDAL)],
+        selected={STJORDAL: "A"},
+        sent_keys=[first.key],
+    )
+    assert [r for r in reminders_agenda(later).letters if r.obligation == "agreement"] == []
