@@ -44,3 +44,7 @@ app.command("adjust")(finance_commands.adjust)
 from sio_cli.db_commands import db_app  # noqa: E402
 
 app.add_typer(db_app, name="db")
+
+from sio_cli.replan_commands import replan_app  # noqa: E402
+
+app.add_typer(replan_app, name="replan")

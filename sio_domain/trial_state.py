@@ -23,6 +23,7 @@ from sio_domain.municipality_registry import MunicipalityRegistry
 from sio_domain.norwegian_calendar import OSLO
 from sio_domain.plan import PlanEvent, PlanOverrides, build_plan
 from sio_domain.recipients import ContactPerson, Recipient, recipients_on
+from sio_domain.replanning import ReplanDecision, event_moves
 from sio_domain.round_definition import Model, RoundDefinition
 
 
@@ -112,6 +113,11 @@ class TrialState:
     announced_at: Mapping[str, datetime] = field(default_factory=dict)
     """Outbox key of an announcement → when it was queued."""
     marks: frozenset[str] = frozenset()
+    original_round: RoundDefinition | None = None
+    """The round as its file has it, before replanning: to find what was announced earlier."""
+    replans: tuple[ReplanDecision, ...] = ()
+    """Replanning decisions known at ``as_of`` (the round definition already has the round-wide
+    ones applied; event moves and cancellations apply through :meth:`planned_event`)."""
     _plans: dict[str, tuple[PlanEvent, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -224,6 +230,46 @@ class TrialState:
             found = self._plans[""] = tuple(build_plan(self.round_def))
         return found
 
+    def announced_event(self, kommunenummer: str, event_key: str) -> PlanEvent | None:
+        """An event as planned before any replanning (a cancelled or dropped event included)."""
+        plans = [self.plan_for(kommunenummer), self.round_plan()]
+        if self.original_round is not None:
+            milestones = self.original_round.milestones.model_copy(update={"early_end": None})
+            original = self.original_round.model_copy(update={"milestones": milestones})
+            participation = self.participations.get(kommunenummer)
+            held = self.registry.lineage(kommunenummer) if kommunenummer in self.registry else ()
+            plans.append(
+                tuple(
+                    build_plan(
+                        original,
+                        model=participation.model if participation else None,
+                        municipality=kommunenummer if participation else None,
+                        held_numbers=held if participation else (),
+                    )
+                )
+            )
+        return next((e for plan in plans for e in plan if e.key == event_key), None)
+
+    def planned_event(self, kommunenummer: str, event: PlanEvent) -> PlanEvent | None:
+        """The event as it now stands for one municipality: agreed or replanned time; None when
+        cancelled (seed 000: «Tidspunkt avtales med den enkelte kommune»)."""
+        moves = event_moves(self.replans, kommunenummer, self.today)
+        if event.key in moves:
+            start = moves[event.key]
+            if start is None:
+                return None
+            return _moved(event, start)
+        agreed = self.meeting_times.get((kommunenummer, event.key))
+        if agreed is not None:
+            return event.model_copy(
+                update={
+                    "start": agreed[0].astimezone(OSLO),
+                    "end": agreed[1].astimezone(OSLO),
+                    "firm": True,
+                }
+            )
+        return event
+
     def end_known_on(self, day: date) -> date:
         """The trial's last day as a letter dated ``day`` may state it.
 
@@ -235,6 +281,23 @@ class TrialState:
         if m.early_end is not None and (m.early_end.decided_on or m.early_end.date) <= day:
             return m.early_end.date
         return m.end.date
+
+
+def _moved(event: PlanEvent, start: datetime) -> PlanEvent:
+    """The event at a new start, keeping its length (an all-day event becomes that day)."""
+    local = start.astimezone(OSLO)
+    if isinstance(event.start, datetime) and isinstance(event.end, datetime):
+        return event.model_copy(
+            update={"start": local, "end": local + (event.end - event.start), "firm": True}
+        )
+    length = _day(event.end) - _day(event.start)
+    return event.model_copy(
+        update={"start": local.date(), "end": local.date() + length, "firm": True}
+    )
+
+
+def _day(value: date | datetime) -> date:
+    return value.astimezone(OSLO).date() if isinstance(value, datetime) else value
 
 
 def number_on(registry: MunicipalityRegistry, kommunenummer: str, day: date) -> str:

@@ -176,7 +176,7 @@ def participation_dates(
 
     Start is the plan's participation start, or go-live when the municipality starts with the
     round (seed 000: 01.05.2016; seed 001: 01.05.2019 or 01.07.2019 by cohort); end is the
-    round's effective end (an early end by parliament included, seed 002 / DOMAIN.md).
+    round's agreed end — an early end by parliament applies from the day it was decided.
     """
     events = build_plan(
         round_def,
@@ -187,7 +187,8 @@ def participation_dates(
     starts = [e.day for e in events if e.kind in ("participation_start", "go_live")]
     abf = [e.day for e in events if e.kind == "abf_start"]
     start = starts[0] if starts else round_def.milestones.go_live.date
-    return start, round_def.milestones.effective_end, abf[0] if abf else None
+    # The end as agreed; an early end applies from its decision date (tasks.trial_state).
+    return start, round_def.milestones.end.date, abf[0] if abf else None
 
 
 def _add_participation(

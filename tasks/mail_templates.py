@@ -29,6 +29,7 @@ more than a kind uses):
 | gathering_reminder | title, start, end, municipality=None, location=None, month_only=False |
 | meeting_invitation | municipality, title, start, end, location=None, firm=False, moved=False |
 | meeting_reminder | municipality, title, start, end, location=None |
+| meeting_cancellation, gathering_cancellation | municipality, title, start, end |
 | readiness_alert | municipality, go_live, missing (items with title and due) |
 | selection_awaiting | round_id, round_title, applicants (count or list), run_url, deadline/None |
 | payout_statement | municipality, run, total, filenames |
@@ -68,6 +69,8 @@ KINDS: tuple[str, ...] = (
     "gathering_reminder",
     "meeting_invitation",
     "meeting_reminder",
+    "meeting_cancellation",
+    "gathering_cancellation",
     "readiness_alert",
     "selection_awaiting",
     "payout_statement",

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from sio_domain.municipality_registry import MunicipalityRegistry
 from sio_domain.norwegian_calendar import OSLO
 from sio_domain.recipients import ContactPerson
+from sio_domain.replanning import ReplanDecision, participation_end, round_in_force
 from sio_domain.round_definition import RoundDefinition
 from sio_domain.trial_state import (
     Announcement,
@@ -35,6 +36,7 @@ from tasks.tables import (
     MeetingRecord,
     OutgoingMail,
     ParticipationRecord,
+    ReplanDecisionRecord,
     ReplyRecord,
     SelectionDecisionRecord,
     SignatureRecord,
@@ -53,6 +55,26 @@ def load_trial_state(
         raise ValueError(f"as_of {as_of.isoformat()} must carry a time zone")
     rid = round_def.id
     day = as_of.astimezone(OSLO).date()
+    replans = tuple(
+        ReplanDecision(
+            r.kind,  # type: ignore[arg-type]
+            r.decided_on,
+            r.reason,
+            r.decided_by,
+            r.target,
+            r.kommunenummer,
+            r.to_date,
+            r.to_start,
+        )
+        for r in session.exec(
+            select(ReplanDecisionRecord)
+            .where(ReplanDecisionRecord.round_id == rid)
+            .order_by(col(ReplanDecisionRecord.id))
+        )
+        if r.decided_on <= day
+    )
+    original_round = round_def
+    round_def = round_in_force(round_def, replans, day)
     empty = TrialState(round_def, registry, as_of)
     canon = empty.canonical
 
@@ -107,7 +129,11 @@ def load_trial_state(
             canon(p.kommunenummer),
             p.model,  # type: ignore[arg-type]
             p.start,
-            p.end,
+            min(
+                p.end,
+                participation_end(replans, canon(p.kommunenummer), day) or p.end,
+                round_def.milestones.effective_end,
+            ),
             p.abf_start,
             p.live_since if p.live_since and p.live_since <= as_of else None,
         )
@@ -154,4 +180,6 @@ def load_trial_state(
         sent_keys=sent_keys,
         announced_at=announced_at,
         marks=marks,
+        replans=replans,
+        original_round=original_round,
     )

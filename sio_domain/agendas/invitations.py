@@ -163,30 +163,75 @@ def gatherings_agenda(state: TrialState) -> Agenda:
             if before_selection
             else [k for k, m in sorted(state.selected.items()) if m == event.model]
         )
-        invitees += [Invitee(k, event, event.audience) for k in audience]
+        for knr in audience:
+            planned = state.planned_event(knr, event)
+            if planned is not None:
+                invitees.append(Invitee(knr, planned, event.audience))
     letters = invitation_letters(state, invitees, prefix="gathering")
+    letters += cancellations(state, invitees, prefix="gathering")
     return Agenda("gatherings", letters=tuple(letters), rows=_rows(state, letters))
 
 
 def status_meetings_agenda(state: TrialState) -> Agenda:
     """Each participant's status meetings (statusmøter) on the round's cadence, by video."""
     invitees = []
-    for knr in sorted(state.participations):
+    for knr, participation in sorted(state.participations.items()):
         for event in state.plan_for(knr):
-            if event.kind != "status_meeting":
+            if event.kind != "status_meeting" or event.day > participation.end:
                 continue
-            agreed = state.meeting_times.get((knr, event.key))
-            if agreed is not None:
-                event = event.model_copy(
-                    update={
-                        "start": agreed[0].astimezone(OSLO),
-                        "end": agreed[1].astimezone(OSLO),
-                        "firm": True,
-                    }
-                )
-            invitees.append(Invitee(knr, event, MEETING_ROLES))
+            planned = state.planned_event(knr, event)
+            if planned is not None:
+                invitees.append(Invitee(knr, planned, MEETING_ROLES))
     letters = invitation_letters(state, invitees, prefix="meeting")
+    letters += cancellations(state, invitees, prefix="meeting")
     return Agenda("status-meetings", letters=tuple(letters), rows=_rows(state, letters))
+
+
+def cancellations(state: TrialState, invitees: Sequence[Invitee], *, prefix: str) -> list[Letter]:
+    """METHOD:CANCEL, same UID and a higher SEQUENCE, for every announced event no longer planned.
+
+    An event drops out of the plan when it is cancelled, when the round ends early before it, or
+    when its municipality no longer takes part; a calendar entry that was sent must then go.
+    """
+    planned = {(invitee.kommunenummer, invitee.event.key) for invitee in invitees}
+    letters = []
+    for (knr, event_key), announced in sorted(state.announcements.items()):
+        last = announced[-1]
+        if (
+            (knr, event_key) in planned
+            or last.method != "REQUEST"
+            or not last.mail_key.startswith(f"{prefix}-")
+            or state.as_of >= last.start
+        ):
+            continue
+        event = state.announced_event(knr, event_key)
+        if event is None:
+            continue
+        as_announced = _moved_to(event, last)
+        sequence = last.sequence + 1
+        letters.append(
+            Letter(
+                key=invitation_key(prefix, state.round_def.id, knr, event_key, sequence),
+                kind=f"{prefix}_cancellation",
+                kommunenummer=knr,
+                roles=tuple(event.audience or MEETING_ROLES),
+                due_at=state.as_of,
+                context=_context(state, Invitee(knr, as_announced, ()), moved=False),
+                calendar=CalendarEntry(as_announced, sequence, "CANCEL"),
+            )
+        )
+    return letters
+
+
+def _moved_to(event: PlanEvent, announcement: Announcement) -> PlanEvent:
+    if event.all_day:
+        return event
+    return event.model_copy(
+        update={
+            "start": announcement.start.astimezone(OSLO),
+            "end": announcement.end.astimezone(OSLO),
+        }
+    )
 
 
 def _rows(state: TrialState, letters: Sequence[Letter]) -> tuple[dict[str, str], ...]:
@@ -196,7 +241,9 @@ def _rows(state: TrialState, letters: Sequence[Letter]) -> tuple[dict[str, str],
             "kommune": state.name(letter.kommunenummer or ""),
             "hendelse": str(letter.context["title"]),
             "start": str(letter.context["start"]),
-            "brev": "påminnelse" if letter.kind.endswith("_reminder") else "invitasjon",
+            "brev": {"reminder": "påminnelse", "cancellation": "avlysning"}.get(
+                letter.kind.rsplit("_", 1)[1], "invitasjon"
+            ),
         }
         for letter in letters
     )

@@ -189,3 +189,21 @@ class AnnouncementRecord(SQLModel, table=True):
     method: str  # REQUEST | CANCEL
     mail_key: str
     announced_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ReplanDecisionRecord(SQLModel, table=True):
+    """A replanning decision (omplanlegging): what changed, from when, why and who decided."""
+
+    __tablename__ = "replan_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: str = Field(index=True)
+    kind: str  # move_milestone | end | move_event | cancel_event
+    target: str | None = None
+    kommunenummer: str | None = Field(default=None, max_length=4)
+    to_date: date | None = None
+    to_start: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    decided_on: date
+    decided_by: str
+    reason: str
+    recorded_at: datetime = Field(sa_type=UtcDateTime)

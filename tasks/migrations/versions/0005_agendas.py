@@ -1,4 +1,4 @@
-"""announcements, rejection reasons and the day a meeting time was agreed
+"""announcements, replanning decisions, rejection reasons, the day a meeting time was agreed
 
 Revision ID: 0005_agendas
 Revises: 0002_trial_state
@@ -35,6 +35,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("announcement", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_announcement_round_id"), ["round_id"], unique=False)
+    op.create_table(
+        "replan_decision",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("round_id", sa.String(), nullable=False),
+        sa.Column("kind", sa.String(), nullable=False),
+        sa.Column("target", sa.String(), nullable=True),
+        sa.Column("kommunenummer", sa.String(length=4), nullable=True),
+        sa.Column("to_date", sa.Date(), nullable=True),
+        sa.Column("to_start", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("decided_on", sa.Date(), nullable=False),
+        sa.Column("decided_by", sa.String(), nullable=False),
+        sa.Column("reason", sa.String(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_replan_decision")),
+    )
+    with op.batch_alter_table("replan_decision", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_replan_decision_round_id"), ["round_id"], unique=False)
     with op.batch_alter_table("selection_decision", schema=None) as batch_op:
         batch_op.add_column(sa.Column("reason", sa.String(), nullable=True))
     with op.batch_alter_table("meeting", schema=None) as batch_op:
@@ -49,3 +66,6 @@ def downgrade() -> None:
     with op.batch_alter_table("announcement", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_announcement_round_id"))
     op.drop_table("announcement")
+    with op.batch_alter_table("replan_decision", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_replan_decision_round_id"))
+    op.drop_table("replan_decision")
