@@ -7,6 +7,7 @@ import sys
 from datetime import date, time
 from pathlib import Path
 
+import pytest
 from icalendar import Calendar
 
 from deployments.settings import Settings
@@ -121,4 +122,25 @@ def test_a_meeting_moved_then_cancelled_is_updated_then_cancelled_with_the_same_
     kinds = [str(m.message["X-SIO-Key"]).strip().split(":")[0] for m in smtp.messages]
     assert kinds == ["meeting-invitation", "meeting-invitation", "meeting-invitation"]
     assert "Avlyst" in smtp.messages[-1].message["Subject"]
+    dispose_engine(url)
+
+
+def test_a_replanning_form_that_breaks_a_rule_fails_with_one_line_and_stores_nothing(sio_home):
+    from flows.replanning import DecisionRefusedInForm, replan
+    from tasks.database import session_for
+    from tasks.tables import ReplanDecisionRecord
+
+    with pytest.raises(DecisionRefusedInForm) as refused:
+        replan.fn(
+            round_ref="sio-2016",
+            kind="move_milestone",
+            decided_on=date(2016, 1, 10),
+            reason="IKT ikke klart",
+            target="go_live",
+            to_date=date(2016, 1, 20),
+        )
+    assert "\n" not in str(refused.value) and "go_live" in str(refused.value)
+    url = f"sqlite:///{sio_home / 'sio.db'}"
+    with session_for(url) as session:
+        assert session.exec(__import__("sqlmodel").select(ReplanDecisionRecord)).all() == []
     dispose_engine(url)
