@@ -77,7 +77,7 @@ def main() -> None:
 
 
 def measure(scale: int, database_url: str | None) -> dict[str, Any]:
-    from tasks.payout_engine import run_payout
+    from tasks.payouts.payout_engine import run_payout
 
     count = 357 * scale
     numbers = [f"{FIRST_NUMBER + index:04d}" for index in range(count)]
@@ -186,8 +186,8 @@ def _write_files(home: Path, numbers: list[str]) -> dict[str, Path]:
 
 
 def _import(files: dict[str, Path], url: str) -> None:
-    from tasks.finance_imports import import_activity, import_expenditure
-    from tasks.municipality_store import import_municipalities
+    from tasks.intake.finance_imports import import_activity, import_expenditure
+    from tasks.records.municipality_store import import_municipalities
 
     now = datetime(2016, 3, 1, tzinfo=UTC)
     import_municipalities(files["municipalities"], database_url=url, now=now)
@@ -199,8 +199,8 @@ def _import(files: dict[str, Path], url: str) -> None:
 def _participations(url: str, numbers: list[str]) -> None:
     from sqlalchemy import insert
 
-    from tasks.database import session_for
-    from tasks.tables import ParticipationRecord, SignatureRecord
+    from tasks.storage.database import session_for
+    from tasks.storage.tables import ParticipationRecord, SignatureRecord
 
     recorded = datetime(2016, 2, 1, tzinfo=UTC)
     participations, signatures = [], []
@@ -246,9 +246,9 @@ def _floor(url: str, as_of: datetime, *, ranked: bool = True) -> int:
 
     from sio_domain.financing import unit_prices_in_ore
     from sio_domain.services import SERVICE_CATALOGUE
-    from tasks.database import engine_for
-    from tasks.round_files import load_round
-    from tasks.tables import UtcDateTime
+    from tasks.intake.round_files import load_round
+    from tasks.storage.database import engine_for
+    from tasks.storage.tables import UtcDateTime
 
     prices = unit_prices_in_ore(
         load_round(ROUND).financing, tuple(SERVICE_CATALOGUE), range(2016, 2018)
@@ -291,7 +291,7 @@ def _fresh(url: str) -> str:
     """An empty database at ``url``, migrated to head (PostgreSQL: created or emptied first)."""
     from sqlalchemy import MetaData, create_engine, make_url, text
 
-    from tasks.database import engine_for, upgrade
+    from tasks.storage.database import engine_for, upgrade
 
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":

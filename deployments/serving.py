@@ -99,7 +99,7 @@ def build_deployments(today: datetime) -> list[Any]:
     """One deployment per stage and shipped round, with its schedules."""
     from deployments.schedules import stage_schedules
     from flows.catalogue import FLOW_NAMES, flow_named
-    from tasks.round_files import load_round, shipped_round_ids
+    from tasks.intake.round_files import load_round, shipped_round_ids
 
     result = []
     for round_id in shipped_round_ids():
@@ -122,7 +122,7 @@ def schedule_payout_runs(after: datetime) -> int:
     from prefect.deployments import run_deployment
 
     from deployments.schedules import payout_times
-    from tasks.round_files import load_round, shipped_round_ids
+    from tasks.intake.round_files import load_round, shipped_round_ids
 
     created = 0
     for round_id in shipped_round_ids():

@@ -24,9 +24,9 @@ from prefect.runtime import flow_run
 from deployments.settings import load_settings
 from sio_domain.instants import parse_as_of
 from sio_domain.norwegian_calendar import nth_working_day_of_month, quarter_label, quarter_of
-from tasks.mail_delivery import deliver_pending
-from tasks.payout_engine import PayoutResult, run_payout
-from tasks.round_files import load_round
+from tasks.intake.round_files import load_round
+from tasks.mail.mail_delivery import deliver_pending
+from tasks.payouts.payout_engine import PayoutResult, run_payout
 
 
 def _run_name() -> str:

@@ -15,9 +15,9 @@ from pydantic import Field
 
 from deployments.settings import load_settings
 from sio_domain.replanning import ReplanDecision
-from tasks.replanning import record_replan
-from tasks.round_files import load_round
-from tasks.unit_of_work import unit_of_work
+from tasks.intake.round_files import load_round
+from tasks.records.replanning import record_replan
+from tasks.storage.unit_of_work import unit_of_work
 
 ShippedRound = Literal["sio-2016", "sio-2019", "sio-2021"]
 

@@ -28,9 +28,9 @@ from sio_domain.application_criteria import application_window_closes_at
 from sio_domain.round_definition import RoundDefinition
 from sio_domain.selection import DecisionEntry, DecisionRefused
 from sio_domain.trial_state import TrialState
-from tasks.selection_decisions import record_decisions
-from tasks.stage_run import StageRun
-from tasks.unit_of_work import unit_of_work
+from tasks.records.selection_decisions import record_decisions
+from tasks.runs.stage_run import StageRun
+from tasks.storage.unit_of_work import unit_of_work
 
 MAX_FORM_ATTEMPTS = 20
 """How many refused forms in a row a run asks again before it stops (and says why)."""

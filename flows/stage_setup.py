@@ -19,12 +19,12 @@ from deployments.settings import load_settings
 from sio_domain.agendas import Agenda
 from sio_domain.instants import parse_as_of
 from sio_domain.trial_state import TrialState
-from tasks.mail_delivery import deliver_pending
-from tasks.round_dashboard import dashboard_rows
-from tasks.round_files import load_round
-from tasks.stage_run import StageRun, StageSummary
-from tasks.stages import decide, summarise
-from tasks.unit_of_work import unit_of_work
+from tasks.intake.round_files import load_round
+from tasks.mail.mail_delivery import deliver_pending
+from tasks.runs.round_dashboard import dashboard_rows
+from tasks.runs.stage_run import StageRun, StageSummary
+from tasks.runs.stages import decide, summarise
+from tasks.storage.unit_of_work import unit_of_work
 
 
 def stage_run_name(stage: str) -> Any:

@@ -13,8 +13,8 @@ db_app = typer.Typer(help="The application database.", no_args_is_help=True)
 def upgrade() -> None:
     """Create or migrate the database at SIO_DATABASE_URL (default SQLite under SIO_HOME)."""
     from deployments.settings import load_settings
-    from tasks.database import current_revision, head_revision
-    from tasks.database import upgrade as migrate
+    from tasks.storage.database import current_revision, head_revision
+    from tasks.storage.database import upgrade as migrate
 
     with reported_errors():
         url = load_settings().resolved_database_url

@@ -20,8 +20,8 @@ import typer
 from sio_cli.errors import reported_errors
 
 if TYPE_CHECKING:
-    from tasks.ledger import LedgerLine
-    from tasks.payout_engine import PayoutResult
+    from tasks.payouts.ledger import LedgerLine
+    from tasks.payouts.payout_engine import PayoutResult
 
 
 class PayoutFormat(StrEnum):
@@ -52,7 +52,7 @@ def payout(
     """Hold the quarterly payout run YYYYQn: the quarter's advance and the ABF settlement."""
     from deployments.settings import load_settings
     from sio_domain.payout_periods import Quarter
-    from tasks.payout_engine import run_payout
+    from tasks.payouts.payout_engine import run_payout
 
     with reported_errors():
         settings = load_settings()
@@ -85,11 +85,11 @@ def ledger(
 ) -> None:
     """Every payout line of a round (append-only ledger), printed or exported."""
     from deployments.settings import load_settings
-    from tasks.database import session_for
-    from tasks.ledger import ledger_lines
-    from tasks.ledger_export import ledger_csv, ledger_xlsx
-    from tasks.municipality_lookup import registry
-    from tasks.round_files import load_round
+    from tasks.documents.ledger_export import ledger_csv, ledger_xlsx
+    from tasks.intake.round_files import load_round
+    from tasks.payouts.ledger import ledger_lines
+    from tasks.records.municipality_lookup import registry
+    from tasks.storage.database import session_for
 
     with reported_errors():
         settings = load_settings()
@@ -133,11 +133,11 @@ def adjust(
     from deployments.settings import load_settings
     from sio_domain.money import format_amount, parse_amount
     from sio_domain.payout_periods import Quarter
-    from tasks.database import session_for
-    from tasks.ledger import record_adjustment
-    from tasks.municipality_lookup import registry
-    from tasks.payout_queries import participations
-    from tasks.round_files import load_round
+    from tasks.intake.round_files import load_round
+    from tasks.payouts.ledger import record_adjustment
+    from tasks.payouts.payout_queries import participations
+    from tasks.records.municipality_lookup import registry
+    from tasks.storage.database import session_for
 
     with reported_errors():
         settings = load_settings()

@@ -31,13 +31,13 @@ def import_file(
     with reported_errors():
         settings = load_settings()
         if kind is ImportKind.municipalities:
-            from tasks.municipality_store import import_municipalities
+            from tasks.records.municipality_store import import_municipalities
 
             count = import_municipalities(
                 file, database_url=settings.resolved_database_url, now=datetime.now(UTC)
             )
         else:
-            from tasks.imports import import_for_round
+            from tasks.intake.imports import import_for_round
 
             count = import_for_round(kind.value, file, round_ref=round_ref, settings=settings)
     typer.echo(f"{count} rows imported from {file} ({kind.value})", err=True)

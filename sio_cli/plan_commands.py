@@ -35,7 +35,7 @@ def rounds(
     ] = ListFormat.table,
 ) -> None:
     """List the shipped round definitions: id, title, file and key dates."""
-    from tasks.round_files import load_round, round_file_path, shipped_round_ids
+    from tasks.intake.round_files import load_round, round_file_path, shipped_round_ids
 
     with reported_errors():
         rows = []
@@ -90,8 +90,8 @@ def plan(
 ) -> None:
     """Every dated event of a round, for a model and optionally one municipality."""
     from sio_domain.plan import build_plan
-    from tasks.municipality_lookup import held_numbers, municipality_name
-    from tasks.round_files import load_round
+    from tasks.intake.round_files import load_round
+    from tasks.records.municipality_lookup import held_numbers, municipality_name
 
     with reported_errors():
         if model is not None and model not in ("A", "B"):
@@ -112,7 +112,7 @@ def plan(
             json.dumps([e.model_dump(mode="json") for e in events], ensure_ascii=False, indent=1)
         )
     elif output_format is PlanFormat.ics:
-        from tasks.calendar_files import plan_calendar
+        from tasks.documents.calendar_files import plan_calendar
 
         name = (
             f"{definition.id}"
@@ -131,7 +131,7 @@ def _number_in_force(kommune: str, on: date) -> str:
     A number formed by a later merger (Indre Østfold 3014 in round 2019) stays as given: its plan
     is the successor's. An unknown number is refused by the registry with its own message.
     """
-    from tasks.municipality_lookup import in_force
+    from tasks.records.municipality_lookup import in_force
 
     try:
         return in_force(kommune, on).kommunenummer

@@ -28,8 +28,8 @@ def _date(option: str, text: str) -> date:
 def _record(round_ref: str, action: str, write: object) -> None:
     """Load the round's state now, call ``write(session, state, now)`` and commit, in one unit."""
     from deployments.settings import load_settings
-    from tasks.round_files import load_round
-    from tasks.unit_of_work import unit_of_work
+    from tasks.intake.round_files import load_round
+    from tasks.storage.unit_of_work import unit_of_work
 
     round_def = load_round(round_ref)
     settings = load_settings()
@@ -58,7 +58,7 @@ def signature(
     ] = None,
 ) -> None:
     """One signature of the cooperation agreement (samarbeidsavtale)."""
-    from tasks.lifecycle_records import record_signature
+    from tasks.records.lifecycle_records import record_signature
 
     with reported_errors():
         signed = _date("--signed-on", signed_on)
@@ -91,7 +91,7 @@ def reply(
     ] = None,
 ) -> None:
     """The municipality's reply to an offer, in rounds that have a reply deadline."""
-    from tasks.lifecycle_records import record_reply
+    from tasks.records.lifecycle_records import record_reply
 
     with reported_errors():
         if accept is None:
@@ -116,7 +116,7 @@ def activity(
     on: Annotated[str, typer.Option("--on", help="date it was done, YYYY-MM-DD")],
 ) -> None:
     """A Bilag 1 activity or an annual report done by the municipality."""
-    from tasks.lifecycle_records import record_activity_done
+    from tasks.records.lifecycle_records import record_activity_done
 
     with reported_errors():
         day = _date("--on", on)
@@ -140,7 +140,7 @@ def meeting(
 ) -> None:
     """Move one status meeting for one municipality to the time agreed with it."""
     from sio_domain.instants import parse_as_of
-    from tasks.lifecycle_records import record_meeting_time
+    from tasks.records.lifecycle_records import record_meeting_time
 
     with reported_errors():
         at = parse_as_of(start, now=datetime.now().astimezone(), option="--start")
@@ -163,7 +163,7 @@ def minutes(
     text: Annotated[str, typer.Option("--text", help="the minutes (referat)")],
 ) -> None:
     """Minutes of a held status meeting."""
-    from tasks.lifecycle_records import record_minutes
+    from tasks.records.lifecycle_records import record_minutes
 
     with reported_errors():
         _record(
@@ -191,7 +191,7 @@ def attendance(
     attended: Annotated[bool, typer.Option("--attended/--absent")] = True,
 ) -> None:
     """Who attended a gathering or meeting."""
-    from tasks.lifecycle_records import record_attendance
+    from tasks.records.lifecycle_records import record_attendance
 
     with reported_errors():
         _record(

@@ -41,9 +41,9 @@ def _date(option: str, text: str) -> date:
 def _record(round_ref: str, **values: object) -> None:
     from deployments.settings import load_settings
     from sio_domain.replanning import ReplanDecision
-    from tasks.replanning import record_replan
-    from tasks.round_files import load_round
-    from tasks.unit_of_work import unit_of_work
+    from tasks.intake.round_files import load_round
+    from tasks.records.replanning import record_replan
+    from tasks.storage.unit_of_work import unit_of_work
 
     round_def = load_round(round_ref)
     settings = load_settings()

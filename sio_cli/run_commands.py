@@ -39,7 +39,7 @@ def run(
     with reported_errors():
         from flows.catalogue import FLOW_NAMES
         from sio_domain.instants import parse_as_of
-        from tasks.round_files import load_round
+        from tasks.intake.round_files import load_round
 
         if flow not in FLOW_NAMES:
             raise ValueError(f"FLOW: {flow!r} is not a flow ({', '.join(FLOW_NAMES)})")
@@ -130,7 +130,7 @@ def decide_selection(
     from deployments.settings import load_settings
 
     with reported_errors():
-        from tasks.imports import decide_selection_from_file
+        from tasks.intake.imports import decide_selection_from_file
 
         newly = decide_selection_from_file(file, round_ref=round_ref, settings=load_settings())
     typer.echo(f"{len(newly)} decisions recorded for {round_ref} from {file}", err=True)

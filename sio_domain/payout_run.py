@@ -11,7 +11,7 @@ The run held in quarter Q (DOMAIN.md **D**, 5th working day of the quarter, 06:0
    (and, where the round has a reply deadline, whose offer is not accepted) or whose baseline
    expenditure is missing; the first run after that is fixed pays it all (catch-up).
 
-Pure: the caller loads the inputs (tasks/payout_engine.py) and writes the lines.
+Pure: the caller loads the inputs (tasks/payouts/payout_engine.py) and writes the lines.
 """
 
 from __future__ import annotations

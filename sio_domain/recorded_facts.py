@@ -2,7 +2,7 @@
 
 Why pure: whether a returned agreement is late, or a meeting may be moved to a day, are rules of the
 trial (seed 000, seed 002, the deadline rule of domstolloven § 149) — decided here, tested without a
-database; ``tasks.lifecycle_records`` only stores what these functions allow.
+database; ``tasks.records.lifecycle_records`` only stores what these functions allow.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from deployments.settings import load_settings
 from sio_cli import finance_commands
-from tasks.database import dispose_engine, session_for
-from tasks.finance_imports import import_finance_file
-from tasks.tables import ParticipationRecord, SignatureRecord
+from tasks.intake.finance_imports import import_finance_file
+from tasks.storage.database import dispose_engine, session_for
+from tasks.storage.tables import ParticipationRecord, SignatureRecord
 
 app = typer.Typer(pretty_exceptions_enable=False)
 app.command("payout")(finance_commands.payout)

@@ -98,7 +98,7 @@ def test_sio_db_upgrade_creates_the_schema_and_is_repeatable(tmp_path):
     first = sio(home, "db", "upgrade", timeout=120)
     assert first.returncode == 0 and "(was empty)" in first.stderr
     second = sio(home, "db", "upgrade", timeout=120)
-    from tasks.database import head_revision
+    from tasks.storage.database import head_revision
 
     head = head_revision()
     assert second.returncode == 0 and f"at revision {head} (was {head})" in second.stderr

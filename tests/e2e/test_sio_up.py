@@ -197,6 +197,7 @@ def test_a_selection_made_in_prefects_input_form_sends_every_decision_letter(
     _wait(suspended, 180, "the selection run to suspend for input")
     staff = smtp_server.messages_for("staff@helsedir.no")
     assert staff, "staff are told that a selection awaits their input"
+
     def form(os_decision: dict[str, object]) -> dict[str, object]:
         return {
             "run_input": {

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import SQLModel, select
 
 from deployments.settings import SettingsError, load_settings
-from tasks.database import (
+from tasks.storage.database import (
     current_revision,
     dispose_engine,
     engine_for,
@@ -25,7 +25,7 @@ from tasks.database import (
     session_for,
     upgrade,
 )
-from tasks.tables import MunicipalityRecord
+from tasks.storage.tables import MunicipalityRecord
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 OSLO_SUMMER = timezone(timedelta(hours=2))
@@ -116,12 +116,14 @@ def test_the_migrations_build_exactly_the_tables_the_models_describe(database_ur
     upgrade(database_url)
     with engine_for(database_url).connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
-    assert differences == [], "a table model changed without a new revision in tasks/migrations"
+    assert differences == [], (
+        "a table model changed without a new revision in tasks/storage/migrations"
+    )
 
 
 UPGRADE_AT = """
 import sys, time
-from tasks.database import upgrade, current_revision
+from tasks.storage.database import upgrade, current_revision
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 upgrade(sys.argv[1])
 print(current_revision(sys.argv[1]))

@@ -12,9 +12,9 @@ from sqlmodel import func, select
 
 from deployments.settings import load_settings
 from sio_domain.finance_files import FinanceFileError
-from tasks.database import dispose_engine, session_for
-from tasks.finance_imports import import_activity, import_expenditure, import_finance_file
-from tasks.tables import ActivityReport, ExpenditureRecord
+from tasks.intake.finance_imports import import_activity, import_expenditure, import_finance_file
+from tasks.storage.database import dispose_engine, session_for
+from tasks.storage.tables import ActivityReport, ExpenditureRecord
 
 NOW = datetime(2017, 4, 3, 12, tzinfo=UTC)
 LATER = datetime(2017, 5, 2, 12, tzinfo=UTC)

@@ -19,18 +19,18 @@ from sqlmodel import SQLModel, select
 
 from deployments.settings import Settings
 from sio_domain.selection import DecisionEntry, validate_selection
-from tasks.application_store import applications_of, decisions_of, record_selection
-from tasks.contact_store import contacts_of
-from tasks.csv_rows import ImportRefused
-from tasks.database import dispose_engine, engine_for, session_for
-from tasks.imports import (
+from tasks.intake.csv_rows import ImportRefused
+from tasks.intake.imports import (
     decide_selection_from_file,
     import_applications,
     import_for_round,
     load_registry,
 )
-from tasks.round_files import load_round
-from tasks.tables import AuditEntry, ContactRecord, ParticipationRecord
+from tasks.intake.round_files import load_round
+from tasks.records.application_store import applications_of, decisions_of, record_selection
+from tasks.records.contact_store import contacts_of
+from tasks.storage.database import dispose_engine, engine_for, session_for
+from tasks.storage.tables import AuditEntry, ContactRecord, ParticipationRecord
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 CET = timezone(timedelta(hours=1))
@@ -117,7 +117,7 @@ def decide(settings: Settings, path: Path, round_ref: str = "sio-2016", now=IN_2
 # --- contacts ------------------------------------------------------------------------------
 
 
-def test_contacts_are_stored_under_the_number_in_force_on_the_import_date(settings, tmp_path):
+def test_contacts_are_stored_under_the_number_the_file_gave(settings, tmp_path):
     path = write(
         tmp_path,
         "kontakter.csv",
@@ -127,8 +127,10 @@ def test_contacts_are_stored_under_the_number_in_force_on_the_import_date(settin
     )
     assert import_contacts(settings, path) == 2
     with session_for(settings.resolved_database_url) as session:
-        ola, kari = contacts_of(session, ["1714", "0138"])  # by role
-    assert (kari.kommunenummer, kari.email) == ("1714", "Kari.Nordmann@stjordal.kommune.no")
+        ola, kari = contacts_of(session, ["5035", "0138"])  # by role
+    # a contact belongs to the number it was registered under (never re-numbered at import)
+    assert (kari.kommunenummer, kari.email) == ("5035", "Kari.Nordmann@stjordal.kommune.no")
+    assert ola.kommunenummer == "0138"
     assert (ola.role, ola.phone) == ("chief_executive", None)
     assert len(audit(settings, "contact_added")) == 2
     assert len(audit(settings, "contacts_imported")) == 1
@@ -187,7 +189,7 @@ def test_a_contact_with_an_unknown_role_or_listed_twice_refuses_the_file(setting
     twice = write(
         tmp_path,
         "t.csv",
-        CONTACTS + "1714,Kari,contact_person,kari@x.no,\n5035,Kari,contact_person,Kari@X.no,\n",
+        CONTACTS + "1714,Kari,contact_person,kari@x.no,\n1714,Kari,contact_person,Kari@X.no,\n",
     )
     assert refused(settings, lambda: import_contacts(settings, twice)) == (
         f"{twice}: line 3, column email: 'Kari@X.no' is listed twice as contact_person of"
@@ -369,10 +371,11 @@ def test_a_joining_municipality_in_2019_starts_with_its_cohort(settings, tmp_pat
         (selbu,) = session.exec(select(ParticipationRecord)).all()
         (decision,) = decisions_of(session, "sio-2019")
     # seed 001: from 01.07.2019, ABF from 01.01.2020; the trial ended early on 31.12.2021
+    # the end as agreed (seed 001: «ut 2022»); the early end applies from its decision date
     assert (selbu.start, selbu.abf_start, selbu.end) == (
         date(2019, 7, 1),
         date(2020, 1, 1),
-        date(2021, 12, 31),
+        date(2022, 12, 31),
     )
     assert decision.decided_by == "directorate"
 
@@ -464,9 +467,9 @@ def test_expenditure_and_activity_files_go_to_the_finance_import(settings, tmp_p
         calls.append((kind, path, given_settings, now))
         return 7
 
-    finance = types.ModuleType("tasks.finance_imports")
+    finance = types.ModuleType("tasks.intake.finance_imports")
     finance.import_finance_file = import_finance_file  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tasks.finance_imports", finance)
+    monkeypatch.setitem(sys.modules, "tasks.intake.finance_imports", finance)
     path = tmp_path / "x.csv"
     assert import_for_round("activity", path, round_ref=None, settings=settings, now=IN_2016) == 7
     assert calls == [("activity", path, settings, IN_2016)]

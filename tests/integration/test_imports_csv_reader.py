@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.csv_rows import CsvRow, ImportRefused, read_rows
+from tasks.intake.csv_rows import CsvRow, ImportRefused, read_rows
 
 REQUIRED = ("kommunenummer", "name")
 OPTIONAL = ("note",)

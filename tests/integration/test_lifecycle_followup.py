@@ -14,16 +14,16 @@ from sqlmodel import select
 
 from deployments.settings import Settings
 from sio_domain.norwegian_calendar import OSLO, working_days_before
-from tasks.database import dispose_engine, session_for
-from tasks.imports import decide_selection, import_applications, import_contacts
-from tasks.lifecycle_records import RecordRefused, record_activity_done, record_meeting_time
-from tasks.mail_delivery import deliver_pending
-from tasks.municipality_lookup import registry
-from tasks.round_files import load_round
-from tasks.stage_run import StageRun
-from tasks.stages import run_stage
-from tasks.tables import ParticipationRecord
-from tasks.trial_state import load_trial_state
+from tasks.intake.imports import decide_selection, import_applications, import_contacts
+from tasks.intake.round_files import load_round
+from tasks.mail.mail_delivery import deliver_pending
+from tasks.records.lifecycle_records import RecordRefused, record_activity_done, record_meeting_time
+from tasks.records.municipality_lookup import registry
+from tasks.runs.stage_run import StageRun
+from tasks.runs.stages import run_stage
+from tasks.storage.database import dispose_engine, session_for
+from tasks.storage.tables import ParticipationRecord
+from tasks.storage.trial_state import load_trial_state
 
 ROUND = load_round("sio-2016")
 

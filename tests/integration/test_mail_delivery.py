@@ -21,13 +21,13 @@ from sqlmodel import col, select
 
 from deployments.settings import Settings, load_settings
 from sio_domain.plan import PlanEvent
-from tasks.agreement_text import agreement_attachment
-from tasks.calendar_files import plan_calendar
-from tasks.database import dispose_engine, session_for
-from tasks.mail_delivery import MailDeliveryFailed, deliver_pending, eml_filename, message_id
-from tasks.mail_templates import render_mail
-from tasks.outbox import Attachment, calendar_attachment, enqueue_mail
-from tasks.tables import AuditEntry, OutgoingMail
+from tasks.documents.agreement_text import agreement_attachment
+from tasks.documents.calendar_files import plan_calendar
+from tasks.mail.mail_delivery import MailDeliveryFailed, deliver_pending, eml_filename, message_id
+from tasks.mail.mail_templates import render_mail
+from tasks.mail.outbox import Attachment, calendar_attachment, enqueue_mail
+from tasks.storage.database import dispose_engine, session_for
+from tasks.storage.tables import AuditEntry, OutgoingMail
 from tests.support.free_port import free_tcp_port
 from tests.support.smtp_server import RecordingSmtpServer
 

@@ -12,9 +12,9 @@ import pytest
 from sqlmodel import Session, select
 
 from deployments.settings import load_settings
-from tasks.database import dispose_engine, session_for
-from tasks.outbox import Attachment, enqueue_mail, pending, skip_superseded
-from tasks.tables import OutgoingAttachment, OutgoingMail
+from tasks.mail.outbox import Attachment, enqueue_mail, pending, skip_superseded
+from tasks.storage.database import dispose_engine, session_for
+from tasks.storage.tables import OutgoingAttachment, OutgoingMail
 
 OSLO = ZoneInfo("Europe/Oslo")
 NOW = datetime(2015, 11, 10, 9, 0, tzinfo=OSLO)

@@ -19,11 +19,16 @@ from sqlmodel import func, select
 from deployments.settings import load_settings
 from sio_domain.norwegian_calendar import nth_working_day_of_month, oslo_datetime
 from sio_domain.payout_periods import Quarter
-from tasks.database import dispose_engine, session_for
-from tasks.finance_imports import import_activity, import_expenditure
-from tasks.ledger import LedgerLine, ledger_lines, record_adjustment, record_system_adaptation_claim
-from tasks.payout_engine import PayoutResult, run_payout
-from tasks.tables import LedgerLineRecord, ParticipationRecord, ReplyRecord, SignatureRecord
+from tasks.intake.finance_imports import import_activity, import_expenditure
+from tasks.payouts.ledger import (
+    LedgerLine,
+    ledger_lines,
+    record_adjustment,
+    record_system_adaptation_claim,
+)
+from tasks.payouts.payout_engine import PayoutResult, run_payout
+from tasks.storage.database import dispose_engine, session_for
+from tasks.storage.tables import LedgerLineRecord, ParticipationRecord, ReplyRecord, SignatureRecord
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 R2016_END = date(2019, 4, 30)

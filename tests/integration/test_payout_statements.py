@@ -14,11 +14,11 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from deployments.settings import load_settings
-from tasks.database import dispose_engine, session_for
-from tasks.ledger_export import FILE_COLUMNS, ledger_csv, ledger_xlsx
-from tasks.outbox import attachments_of
-from tasks.statements import statement_table_rows
-from tasks.tables import ContactRecord, OutgoingMail
+from tasks.documents.ledger_export import FILE_COLUMNS, ledger_csv, ledger_xlsx
+from tasks.documents.statements import statement_table_rows
+from tasks.mail.outbox import attachments_of
+from tasks.storage.database import dispose_engine, session_for
+from tasks.storage.tables import ContactRecord, OutgoingMail
 from tests.integration.test_payout import R2016_END, Trial, total
 
 

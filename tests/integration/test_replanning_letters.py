@@ -12,12 +12,12 @@ from icalendar import Calendar
 
 from deployments.settings import Settings
 from sio_domain.norwegian_calendar import working_days_before
-from tasks.database import dispose_engine
-from tasks.imports import decide_selection, import_applications, import_contacts
-from tasks.mail_delivery import deliver_pending
-from tasks.round_files import load_round
-from tasks.stage_run import StageRun
-from tasks.stages import run_stage
+from tasks.intake.imports import decide_selection, import_applications, import_contacts
+from tasks.intake.round_files import load_round
+from tasks.mail.mail_delivery import deliver_pending
+from tasks.runs.stage_run import StageRun
+from tasks.runs.stages import run_stage
+from tasks.storage.database import dispose_engine
 from tests.support.trial_states import at
 
 ROUND = load_round("sio-2016")
@@ -127,8 +127,8 @@ def test_a_meeting_moved_then_cancelled_is_updated_then_cancelled_with_the_same_
 
 def test_a_replanning_form_that_breaks_a_rule_fails_with_one_line_and_stores_nothing(sio_home):
     from flows.replanning import DecisionRefusedInForm, replan
-    from tasks.database import session_for
-    from tasks.tables import ReplanDecisionRecord
+    from tasks.storage.database import session_for
+    from tasks.storage.tables import ReplanDecisionRecord
 
     with pytest.raises(DecisionRefusedInForm) as refused:
         replan.fn(

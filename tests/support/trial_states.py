@@ -15,9 +15,9 @@ from sio_domain.trial_state import (
     SignatureFact,
     TrialState,
 )
-from tasks.application_store import participation_dates
-from tasks.municipality_lookup import registry as shipped_registry
-from tasks.round_files import load_round
+from tasks.intake.round_files import load_round
+from tasks.records.application_store import participation_dates
+from tasks.records.municipality_lookup import registry as shipped_registry
 
 
 def at(day: date, clock: time = time(9)) -> datetime:

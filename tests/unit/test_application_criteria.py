@@ -18,7 +18,7 @@ from sio_domain.application_criteria import (
 )
 from sio_domain.norwegian_calendar import OSLO, effective_deadline
 from sio_domain.round_definition import DatedFact, RoundDefinition
-from tasks.round_files import load_round
+from tasks.intake.round_files import load_round
 
 ROUND_2016 = load_round("sio-2016")
 ROUND_2019 = load_round("sio-2019")

@@ -23,7 +23,7 @@ from sio_domain.money import from_ore
 from sio_domain.payees import PayeeSchedule
 from sio_domain.payout_periods import Month, Quarter, months_between
 from sio_domain.round_definition import Financing, RoundDefinition
-from tasks.round_files import load_round
+from tasks.intake.round_files import load_round
 
 ROUND_2016 = load_round("sio-2016")
 ROUND_2019 = load_round("sio-2019")
@@ -183,7 +183,7 @@ def test_a_price_before_any_listed_year_is_refused() -> None:
 
 def test_top_up_of_a_predecessor_counts_for_the_successor_after_a_merger() -> None:
     from sio_domain.municipality_registry import MunicipalityRegistry
-    from tasks.municipality_lookup import shipped_versions
+    from tasks.records.municipality_lookup import shipped_versions
 
     registry = MunicipalityRegistry(shipped_versions())
     changed = financing(

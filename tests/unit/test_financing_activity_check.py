@@ -1,10 +1,10 @@
-"""The one-query check for superseded activity (tasks/payout_queries.py, activity_value)."""
+"""The one-query check for superseded activity (tasks/payouts/payout_queries.py, activity_value)."""
 
 from __future__ import annotations
 
 from itertools import product
 
-from tasks.payout_queries import _code_bits
+from tasks.payouts.payout_queries import _code_bits
 
 
 def test_a_repeated_priced_service_shows_as_fewer_one_bits_than_reports() -> None:

@@ -7,8 +7,8 @@ from datetime import date
 from sio_domain.municipality_registry import MunicipalityRegistry
 from sio_domain.payees import Participation, payee_schedules
 from sio_domain.payout_periods import Month, months_between
-from tasks.municipality_lookup import shipped_versions
-from tasks.round_files import load_round
+from tasks.intake.round_files import load_round
+from tasks.records.municipality_lookup import shipped_versions
 
 REGISTRY = MunicipalityRegistry(shipped_versions())
 ROUND_2016 = load_round("sio-2016")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tasks.mail_templates import (
+from tasks.mail.mail_templates import (
     KINDS,
     MailTemplateError,
     kommune,
@@ -80,6 +80,18 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "title": "Statusmøte",
         "start": MEETING,
         "end": MEETING_END,
+    },
+    "meeting_cancellation": {
+        "municipality": "Os (Hordaland)",
+        "title": "Statusmøte",
+        "start": MEETING,
+        "end": MEETING_END,
+    },
+    "gathering_cancellation": {
+        "municipality": "Os (Hordaland)",
+        "title": "1. samling",
+        "start": date(2016, 3, 8),
+        "end": date(2016, 3, 9),
     },
     "readiness_alert": {
         "municipality": "Os (Hordaland)",

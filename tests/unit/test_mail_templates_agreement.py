@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tasks.agreement_text import agreement_attachment, agreement_text
+from tasks.documents.agreement_text import agreement_attachment, agreement_text
 
 
 def test_model_a_agreement_has_every_section_and_its_bilag_1_rows() -> None:

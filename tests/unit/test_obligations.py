@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from sio_domain.norwegian_calendar import OSLO, is_working_day, working_days_before
 from sio_domain.obligations import Obligation, due_reminders, obligations
-from tasks.round_files import load_round
+from tasks.intake.round_files import load_round
 from tests.support.trial_states import contact, trial_state
 
 R2016 = load_round("sio-2016")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sio_domain.payees import Participation, payee_schedules
 from sio_domain.payout_periods import Month
-from tasks.application_store import participation_dates
-from tasks.municipality_lookup import registry
-from tasks.round_files import load_round
+from tasks.intake.round_files import load_round
+from tasks.records.application_store import participation_dates
+from tasks.records.municipality_lookup import registry
 
 R2019 = load_round("sio-2019")
 

@@ -6,7 +6,7 @@ import pytest
 
 from sio_domain.norwegian_calendar import is_working_day
 from sio_domain.plan import PlanEvent, PlanOverrides, build_plan
-from tasks.round_files import load_round
+from tasks.intake.round_files import load_round
 
 R2016 = load_round("sio-2016")
 R2019 = load_round("sio-2019")

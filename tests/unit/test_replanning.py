@@ -11,7 +11,7 @@ from sio_domain.norwegian_calendar import OSLO
 from sio_domain.plan import build_plan
 from sio_domain.replanning import ReplanDecision, ReplanRefused, refuse_unless_valid, round_in_force
 from sio_domain.trial_state import Announcement
-from tasks.round_files import load_round
+from tasks.intake.round_files import load_round
 from tests.support.trial_states import at, contact, trial_state
 
 R2016 = load_round("sio-2016")

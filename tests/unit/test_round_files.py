@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from sio_domain.round_parsing import RoundFileError
-from tasks.round_files import load_round, round_file_path, shipped_round_ids
+from tasks.intake.round_files import load_round, round_file_path, shipped_round_ids
 
 SHIPPED_2016 = round_file_path("sio-2016").read_text(encoding="utf-8")
 

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from deployments.schedules import payout_times, round_is_running, stage_schedules
 from sio_domain.norwegian_calendar import OSLO
-from tasks.round_files import load_round
+from tasks.intake.round_files import load_round
 
 R2016 = load_round("sio-2016")
 

@@ -14,8 +14,8 @@ from sio_domain.selection import (
     applications_required,
     validate_selection,
 )
-from tasks.municipality_lookup import shipped_versions
-from tasks.round_files import load_round
+from tasks.intake.round_files import load_round
+from tasks.records.municipality_lookup import shipped_versions
 
 REGISTRY = MunicipalityRegistry(shipped_versions())
 ROUND_2016 = load_round("sio-2016")

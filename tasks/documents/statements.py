@@ -1,0 +1,221 @@
+"""Payout statements (utbetalingsoversikt): per run and municipality, as files, a table and mail.
+
+- Files: per run and municipality an Excel statement with a CSV alongside (municipality ×
+  component × period), under ``$SIO_HOME/exports/statements/<round>/<run>/``.
+- Table: one row per municipality with its amount per component — the rows of the run's keyed
+  table artifact in the Prefect UI (the flow publishes them; no Prefect import here).
+- Mail: each statement goes to the municipality's finance officers (økonomiansvarlig) through
+  the outbox, kind ``payout_statement``, written in the municipality's written standard (bokmål
+  or nynorsk, språklova; DOMAIN.md), queued in the same transaction as the run's lines so the
+  two are committed together; the outbox key makes it go once whatever re-runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, col, select
+
+from sio_domain.entitlement import COMPONENTS
+from sio_domain.money import format_amount
+from sio_domain.municipality_registry import MunicipalityRegistry
+from sio_domain.payees import Flag
+from tasks.documents.ledger_export import ledger_csv, ledger_xlsx
+from tasks.payouts.ledger import LedgerLine
+from tasks.storage.tables import ContactRecord
+
+if TYPE_CHECKING:
+    from tasks.payouts.payout_engine import PayoutResult
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MIMETYPE = "text/csv; charset=utf-8"
+MAIL_KIND = "payout_statement"
+
+
+@dataclass(frozen=True)
+class StatementFile:
+    filename: str
+    mimetype: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class StatementMail:
+    """One statement to send: who to, in which words, with which files."""
+
+    key: str
+    round_id: str
+    kommunenummer: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    files: tuple[StatementFile, ...]
+
+
+def lines_by_municipality(lines: Sequence[LedgerLine]) -> dict[str, list[LedgerLine]]:
+    grouped: dict[str, list[LedgerLine]] = {}
+    for line in lines:
+        grouped.setdefault(line.kommunenummer, []).append(line)
+    return grouped
+
+
+def statement_files(result: PayoutResult, kommunenummer: str) -> tuple[StatementFile, ...]:
+    """The xlsx and csv statement of one municipality in one run (made once per run)."""
+    cached = result.statement_cache.get(kommunenummer)
+    if cached is None:
+        cached = result.statement_cache[kommunenummer] = _statement_files(result, kommunenummer)
+    return cached  # type: ignore[no-any-return]
+
+
+def _statement_files(result: PayoutResult, kommunenummer: str) -> tuple[StatementFile, ...]:
+    lines = [line for line in result.lines if line.kommunenummer == kommunenummer]
+    stem = f"utbetaling-{result.round_id}-{result.run}-{kommunenummer}"
+    name = lines[0].municipality if lines else kommunenummer
+    title = f"Utbetaling {result.run}, {result.round_id}: {kommunenummer} {name}"
+    return (
+        StatementFile(f"{stem}.xlsx", XLSX_MIMETYPE, ledger_xlsx(lines, title=title)),
+        StatementFile(f"{stem}.csv", CSV_MIMETYPE, ledger_csv(lines).encode("utf-8")),
+    )
+
+
+def write_statements(result: PayoutResult, exports_dir: Path) -> list[Path]:
+    """Write every municipality's statement files of the run; returns the paths written."""
+    folder = exports_dir / "statements" / result.round_id / result.run
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for number in lines_by_municipality(result.lines):
+        for file in statement_files(result, number):
+            path = folder / file.filename
+            path.write_bytes(file.content)
+            written.append(path)
+    return written
+
+
+def statement_table_rows(result: PayoutResult) -> list[dict[str, Any]]:
+    """Municipality × component: the rows of the run's table artifact (amounts as strings).
+
+    Paid municipalities first, then those held back with the reason, so staff see both.
+    """
+    rows = [
+        _table_row(number, lines[0].municipality, lines, "paid")
+        for number, lines in lines_by_municipality(result.lines).items()
+    ]
+    rows += [
+        _table_row(
+            held.kommunenummer,
+            held.municipality,
+            held.lines,
+            "held back: " + "; ".join(held.reasons),
+        )
+        for held in result.held
+    ]
+    return rows
+
+
+def _table_row(number: str, name: str, lines: Sequence[LedgerLine], status: str) -> dict[str, Any]:
+    totals = {component: Decimal("0") for component in COMPONENTS}
+    for line in lines:
+        totals[line.component] += line.amount
+    return {
+        "kommunenummer": number,
+        "municipality": name,
+        **{component: format_amount(amount) for component, amount in totals.items()},
+        "total": format_amount(sum(totals.values(), Decimal("0"))),
+        "status": status,
+    }
+
+
+def statement_mails(
+    result: PayoutResult,
+    *,
+    registry: MunicipalityRegistry,
+    recipients: dict[str, tuple[str, ...]],
+) -> tuple[list[StatementMail], list[Flag]]:
+    """What to send for a run: one mail per paid municipality with finance officers on record.
+
+    ``recipients`` maps a payee number to its finance officers' addresses; a municipality
+    without one is flagged instead (its statement is still in the exports folder).
+    """
+    from tasks.mail.mail_templates import render_mail
+
+    mails, flags = [], []
+    for number, lines in lines_by_municipality(result.lines).items():
+        addresses = recipients.get(number, ())
+        if not addresses:
+            flags.append(Flag(number, "no finance officer on record: statement not e-mailed"))
+            continue
+        files = statement_files(result, number)
+        version = registry.get(number)
+        text = render_mail(
+            MAIL_KIND,
+            version.written_standard,
+            municipality=version.name,
+            run=result.run,
+            total=sum((line.amount for line in lines), Decimal("0")),
+            filenames=[file.filename for file in files],
+        )
+        mails.append(
+            StatementMail(
+                key=f"{MAIL_KIND}:{result.round_id}:{result.run}:{number}",
+                round_id=result.round_id,
+                kommunenummer=number,
+                recipients=addresses,
+                subject=text.subject,
+                body=text.body,
+                files=files,
+            )
+        )
+    return mails, flags
+
+
+def finance_officers(
+    session: Session, registry: MunicipalityRegistry, numbers: Sequence[str]
+) -> dict[str, tuple[str, ...]]:
+    """Finance officers' addresses per payee, from contacts under any number it has held."""
+    lineage = {number: registry.lineage(number) for number in numbers}
+    wanted = sorted({held for chain in lineage.values() for held in chain})
+    rows = session.exec(
+        select(ContactRecord.kommunenummer, ContactRecord.email).where(
+            col(ContactRecord.role) == "finance_officer",
+            col(ContactRecord.kommunenummer).in_(wanted),
+        )
+    ).all()
+    found: dict[str, tuple[str, ...]] = {}
+    for number, chain in lineage.items():
+        addresses = sorted({email for held, email in rows if held in chain})
+        if addresses:
+            found[number] = tuple(addresses)
+    return found
+
+
+def enqueue_statement_mails(
+    session: Session, result: PayoutResult, registry: MunicipalityRegistry
+) -> int:
+    """Queue the run's statements in the outbox (never commits); returns how many were added."""
+    from tasks.mail.outbox import Attachment, enqueue_mail
+
+    numbers = sorted(lines_by_municipality(result.lines))
+    mails, flags = statement_mails(
+        result, registry=registry, recipients=finance_officers(session, registry, numbers)
+    )
+    result.flags.extend(flags)
+    added = 0
+    for mail in mails:
+        added += enqueue_mail(
+            session,
+            key=mail.key,
+            round_id=mail.round_id,
+            kommunenummer=mail.kommunenummer,
+            kind=MAIL_KIND,
+            recipients=mail.recipients,
+            subject=mail.subject,
+            body=mail.body,
+            due_at=result.as_of,
+            now=result.as_of,
+            attachments=[Attachment(f.filename, f.mimetype, f.content) for f in mail.files],
+        )
+    return added

@@ -1,1 +1,0 @@
-"""Alembic environment for sio's application database; see README and tasks/database.py."""

@@ -1,0 +1,1 @@
+"""The quarterly payout run against the database: its reads, its ledger lines."""

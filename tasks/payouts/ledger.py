@@ -1,0 +1,182 @@
+"""The payout ledger (utbetalingsreskontro): reading it, exporting it, and staff entries into it.
+
+The ledger is append-only (DOMAIN.md **D**): lines are only ever inserted, by a payout run
+(tasks/payouts/payout_engine.py); nothing here updates or deletes one. Staff add *decisions* that
+the next run turns into lines: an adjustment (``sio adjust``: an extraordinary payment or
+claw-back decided outside the model) and a documented system-adaptation cost (seed 000 §1.4).
+
+A line's JSON is exactly INTERFACE.md's ledger line. ``corrects`` is the ``line_key`` of the line a
+correction corrects (a key is self-describing and unique; database ids mean nothing outside).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from sio_domain.money import format_amount, from_ore, to_ore
+from sio_domain.payout_periods import Quarter
+from tasks.storage.audit import record_audit
+from tasks.storage.tables import AdjustmentRecord, LedgerLineRecord, SystemAdaptationClaim
+
+LEDGER_COLUMNS = (
+    "kommunenummer",
+    "municipality",
+    "model",
+    "run",
+    "period",
+    "component",
+    "amount",
+    "corrects",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerLine:
+    """One payout line as shown to people and scripts."""
+
+    kommunenummer: str
+    municipality: str
+    model: str
+    run: str
+    period: str
+    component: str
+    amount: Decimal
+    corrects: str | None
+    line_key: str
+    basis: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """INTERFACE.md's ledger / payout line, amount as a two-decimal string."""
+        return {
+            "kommunenummer": self.kommunenummer,
+            "municipality": self.municipality,
+            "model": self.model,
+            "run": self.run,
+            "period": self.period,
+            "component": self.component,
+            "amount": format_amount(self.amount),
+            "corrects": self.corrects,
+        }
+
+
+def ledger_lines(
+    session: Session,
+    round_id: str,
+    *,
+    kommunenummer: Sequence[str] | None = None,
+    run: str | None = None,
+) -> list[LedgerLine]:
+    """The round's lines in the order they were written, optionally for some numbers or one run."""
+    line, corrected = LedgerLineRecord, aliased(LedgerLineRecord)
+    query = (
+        select(
+            line.kommunenummer,
+            line.municipality,
+            line.model,
+            line.run,
+            line.period,
+            line.component,
+            line.amount_ore,
+            corrected.line_key,
+            line.line_key,
+            line.basis,
+        )
+        .outerjoin(corrected, col(corrected.id) == col(line.corrects))
+        .where(col(line.round_id) == round_id)
+    )
+    if kommunenummer is not None:
+        query = query.where(col(line.kommunenummer).in_(list(kommunenummer)))
+    if run is not None:
+        query = query.where(col(line.run) == run)
+    rows = session.exec(query.order_by(col(line.id))).all()
+    return [
+        LedgerLine(*row[:6], from_ore(row[6]), *row[7:])  # type: ignore[arg-type]
+        for row in rows
+    ]
+
+
+def record_adjustment(
+    session: Session,
+    *,
+    round_id: str,
+    kommunenummer: str,
+    period: str,
+    amount: Decimal,
+    reason: str,
+    now: datetime,
+    entered_by: str,
+) -> AdjustmentRecord:
+    """Record an adjustment for the next payout run; never commits.
+
+    ``kommunenummer`` must already be the number in force in ``period`` (the caller resolves it).
+    """
+    label = Quarter.parse(period).label
+    if not reason.strip():
+        raise ValueError("--reason: an adjustment needs a reason (it is shown on the statement)")
+    if amount == 0:
+        raise ValueError("--amount: an adjustment of 0.00 pays nothing")
+    record = AdjustmentRecord(
+        round_id=round_id,
+        kommunenummer=kommunenummer,
+        period=label,
+        amount_ore=to_ore(amount),
+        reason=reason.strip(),
+        entered_at=now,
+        entered_by=entered_by,
+    )
+    session.add(record)
+    session.flush()
+    record_audit(
+        session,
+        at=now,
+        actor=entered_by,
+        what="adjustment_recorded",
+        round_id=round_id,
+        kommunenummer=kommunenummer,
+        detail={"period": label, "amount": format_amount(amount), "reason": record.reason},
+    )
+    return record
+
+
+def record_system_adaptation_claim(
+    session: Session,
+    *,
+    round_id: str,
+    kommunenummer: str,
+    amount: Decimal,
+    documentation: str,
+    now: datetime,
+    entered_by: str,
+) -> SystemAdaptationClaim:
+    """Record a documented system-adaptation cost (seed 000 §1.4); the next run pays up to the
+    round's maximum. Never commits."""
+    if amount <= 0:
+        raise ValueError("a system-adaptation claim must be a positive amount")
+    if not documentation.strip():
+        raise ValueError("a system-adaptation claim needs its documentation (invoice, reference)")
+    record = SystemAdaptationClaim(
+        round_id=round_id,
+        kommunenummer=kommunenummer,
+        amount_ore=to_ore(amount),
+        documentation=documentation.strip(),
+        entered_at=now,
+    )
+    session.add(record)
+    session.flush()
+    record_audit(
+        session,
+        at=now,
+        actor=entered_by,
+        what="system_adaptation_claim_recorded",
+        round_id=round_id,
+        kommunenummer=kommunenummer,
+        detail={"amount": format_amount(amount), "documentation": record.documentation},
+    )
+    return record

@@ -1,0 +1,328 @@
+"""The reads a payout run makes: a handful of bulk queries, whatever the number of municipalities.
+
+Why bulk: a run for all 357 municipalities (or ten times as many rows) must stay within twice the
+time of one raw SQL ``GROUP BY`` over the same activity (issue 4, benchmark). So activity is
+priced and summed in SQL — one row back per municipality and month — and every other read is one
+query per table, never one per municipality.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, literal_column, text
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
+from sqlmodel import Session, col, select
+
+from sio_domain.payees import Participation
+from sio_domain.payment_clearance import AgreementState
+from sio_domain.payout_periods import Month
+from sio_domain.settlement import PaidLine, StaffAdjustment
+from tasks.storage.tables import (
+    ActivityReport,
+    AdjustmentRecord,
+    ExpenditureRecord,
+    LedgerLineRecord,
+    ParticipationRecord,
+    ReplyRecord,
+    SignatureRecord,
+    SystemAdaptationClaim,
+)
+
+_PAYOUT_LOCK_BASE = 5_102_016_100  # beside tasks/storage/database.py's migration lock key
+
+
+def participations(session: Session) -> list[Participation]:
+    """Every recorded participation, in every round (for the one-round-per-month rule)."""
+    table = ParticipationRecord
+    rows = session.exec(
+        select(
+            table.round_id,
+            table.kommunenummer,
+            table.model,
+            table.start,
+            table.end,
+            table.abf_start,
+        )
+    ).all()
+    return [Participation(*row) for row in rows]
+
+
+def agreement_states(session: Session, round_id: str) -> dict[str, AgreementState]:
+    """Per participation number: when the agreement was received and signed, and the reply."""
+    received: dict[str, date] = {}
+    signed: dict[str, date] = {}
+    signatures = session.exec(
+        select(
+            SignatureRecord.kommunenummer,
+            SignatureRecord.party,
+            SignatureRecord.signed_on,
+            SignatureRecord.received_on,
+        ).where(col(SignatureRecord.round_id) == round_id)
+    ).all()
+    for number, party, signed_on, received_on in signatures:
+        if party == "municipality":
+            received[number] = received_on
+        elif party == "directorate":
+            signed[number] = signed_on
+    replies = {
+        number: (accepted, replied_on)
+        for number, accepted, replied_on in session.exec(
+            select(ReplyRecord.kommunenummer, ReplyRecord.accepted, ReplyRecord.replied_on).where(
+                col(ReplyRecord.round_id) == round_id
+            )
+        ).all()
+    }
+    return {
+        number: AgreementState(
+            municipality_received_on=received.get(number),
+            directorate_signed_on=signed.get(number),
+            reply_accepted=replies[number][0] if number in replies else None,
+            replied_on=replies[number][1] if number in replies else None,
+        )
+        for number in set(received) | set(signed) | set(replies)
+    }
+
+
+def expenditure_by_number(
+    session: Session, year: int, functions: tuple[str, ...]
+) -> dict[str, Decimal]:
+    """Net operating expenditure of ``year`` on ``functions``, per number (NOK)."""
+    rows = session.exec(
+        select(ExpenditureRecord.kommunenummer, func.sum(ExpenditureRecord.amount_ore))
+        .where(
+            col(ExpenditureRecord.year) == year,
+            col(ExpenditureRecord.function).in_(functions),
+        )
+        .group_by(col(ExpenditureRecord.kommunenummer))
+    ).all()
+    return {number: Decimal(int(total)).scaleb(-2) for number, total in rows}
+
+
+def activity_value(
+    session: Session,
+    *,
+    first: Month,
+    last: Month,
+    as_of: datetime,
+    prices_ore: Mapping[tuple[str, int], int],
+) -> dict[tuple[str, Month], Decimal]:
+    """(number, month) → Σ units × unit price (NOK, exact) of the activity reported by ``as_of``.
+
+    For each municipality, month and service the latest report made by ``as_of`` counts (activity
+    is append-only; a later report supersedes an earlier one). Units are hundredths and prices
+    øre, so the SQL sum is an exact integer in 1/10 000 NOK.
+
+    Most runs find no superseded report in their months, and then every report is the latest.
+    So the plain ``GROUP BY`` runs first, and per group it also counts the reports of priced
+    services and sums a power of two per service (:func:`_code_bits`): a repeated service shows
+    as fewer one bits than reports, and only then are the reports ranked (a window function,
+    which costs more than the plain ``GROUP BY``) — one query instead of a check and a query.
+    A service without a price adds 0 whichever of its reports counts: its repeats do not matter.
+    """
+    price = price_case(ActivityReport, prices_ore)
+    bits = _code_bits(prices_ore)
+    if bits is None:
+        superseded = _any_superseded(session, first=first, last=last, as_of=as_of)
+        reports = latest_activity if superseded else _reports
+        return _values(session, reports(first=first, last=last, as_of=as_of), prices_ore)
+    code = col(ActivityReport.service_code)
+    rows = session.exec(
+        select(
+            ActivityReport.kommunenummer,
+            ActivityReport.month,
+            func.sum(col(ActivityReport.units_hundredths) * price),
+            func.sum(case(dict.fromkeys(bits, 1), value=code, else_=0)),
+            func.sum(case(bits, value=code, else_=0)),
+        )
+        .where(*_window(first=first, last=last, as_of=as_of))
+        .group_by(col(ActivityReport.kommunenummer), col(ActivityReport.month))
+    ).all()
+    if any(int(count or 0) != int(mask or 0).bit_count() for _, _, _, count, mask in rows):
+        latest = latest_activity(first=first, last=last, as_of=as_of)
+        return _values(session, latest, prices_ore)
+    return _to_values((number, label, total) for number, label, total, _, _ in rows)
+
+
+_MAX_CODE_BITS = 60  # Σ 2^i stays within a signed 64-bit integer (SQLite, PostgreSQL bigint)
+
+
+def _code_bits(prices_ore: Mapping[tuple[str, int], int]) -> dict[str, int] | None:
+    """A power of two per priced service code, or None for too many codes to fit 64 bits.
+
+    Summed over a group's reports, the powers of two have as many one bits as there are
+    reports exactly when no code repeats (a repeated power of two carries into a higher bit).
+    """
+    codes = sorted({code for code, _ in prices_ore})
+    if len(codes) > _MAX_CODE_BITS:
+        return None
+    return {code: 1 << index for index, code in enumerate(codes)}
+
+
+def _values(
+    session: Session, reports: Subquery, prices_ore: Mapping[tuple[str, int], int]
+) -> dict[tuple[str, Month], Decimal]:
+    value = func.sum(reports.c.units_hundredths * price_case(reports.c, prices_ore))
+    rows = session.exec(
+        select(reports.c.kommunenummer, reports.c.month, value).group_by(
+            reports.c.kommunenummer, reports.c.month
+        )
+    ).all()
+    return _to_values(rows)
+
+
+def _to_values(rows: Iterable[tuple[str, str, Any]]) -> dict[tuple[str, Month], Decimal]:
+    months: dict[str, Month] = {}
+    values = {}
+    for number, label, total in rows:
+        month = months.get(label) or months.setdefault(label, Month.parse(label))
+        values[(number, month)] = Decimal(int(total or 0)).scaleb(-4)
+    return values
+
+
+def _window(*, first: Month, last: Month, as_of: datetime) -> list[ColumnElement[bool]]:
+    return [
+        col(ActivityReport.reported_at) <= as_of,
+        col(ActivityReport.month) >= first.label,
+        col(ActivityReport.month) <= last.label,
+    ]
+
+
+def _any_superseded(session: Session, *, first: Month, last: Month, as_of: datetime) -> bool:
+    """Whether any municipality, month and service in the window has more than one report."""
+    found = session.exec(
+        select(ActivityReport.kommunenummer)
+        .where(*_window(first=first, last=last, as_of=as_of))
+        .group_by(
+            col(ActivityReport.kommunenummer),
+            col(ActivityReport.month),
+            col(ActivityReport.service_code),
+        )
+        .having(func.count() > 1)
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def _reports(*, first: Month, last: Month, as_of: datetime) -> Subquery:
+    """Subquery: every report in the months, made by ``as_of``."""
+    return (
+        select(
+            ActivityReport.kommunenummer,
+            ActivityReport.month,
+            ActivityReport.service_code,
+            ActivityReport.units_hundredths,
+        )
+        .where(*_window(first=first, last=last, as_of=as_of))
+        .subquery("reports")
+    )
+
+
+def latest_activity(*, first: Month, last: Month, as_of: datetime) -> Subquery:
+    """Subquery: the latest report by ``as_of`` per municipality, month and service."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(
+                col(ActivityReport.kommunenummer),
+                col(ActivityReport.month),
+                col(ActivityReport.service_code),
+            ),
+            order_by=(col(ActivityReport.reported_at).desc(), col(ActivityReport.id).desc()),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(
+            ActivityReport.kommunenummer,
+            ActivityReport.month,
+            ActivityReport.service_code,
+            ActivityReport.units_hundredths,
+            rank,
+        )
+        .where(*_window(first=first, last=last, as_of=as_of))
+        .subquery("ranked")
+    )
+    return (
+        select(
+            ranked.c.kommunenummer, ranked.c.month, ranked.c.service_code, ranked.c.units_hundredths
+        )
+        .where(ranked.c.rank == 1)
+        .subquery("latest")
+    )
+
+
+def price_case(columns: Any, prices_ore: Mapping[tuple[str, int], int]) -> ColumnElement[int]:
+    """``CASE`` giving each row's unit price in øre: by the month's year, then the service code."""
+    by_year: dict[str, dict[str, int]] = {}
+    for (code, year), price in prices_ore.items():
+        by_year.setdefault(f"{year:04d}", {})[code] = price
+    return case(
+        {
+            year: case(prices, value=columns.service_code, else_=literal_column("0"))
+            for year, prices in sorted(by_year.items())
+        },
+        value=func.substr(columns.month, 1, 4),
+        else_=literal_column("0"),
+    )
+
+
+def ledger(session: Session, round_id: str) -> list[PaidLine]:
+    """Every line of the round already in the ledger (what has been paid)."""
+    rows = session.exec(
+        select(
+            LedgerLineRecord.id,
+            LedgerLineRecord.kommunenummer,
+            LedgerLineRecord.period,
+            LedgerLineRecord.component,
+            LedgerLineRecord.amount_ore,
+            LedgerLineRecord.corrects,
+            LedgerLineRecord.line_key,
+        ).where(col(LedgerLineRecord.round_id) == round_id)
+    ).all()
+    return [
+        PaidLine(line_id, number, period, component, Decimal(amount).scaleb(-2), corrects, key)
+        for line_id, number, period, component, amount, corrects, key in rows
+    ]
+
+
+def adjustments(session: Session, round_id: str, as_of: datetime) -> list[StaffAdjustment]:
+    """Adjustments entered by ``as_of`` (whether paid is settled against the ledger)."""
+    rows = session.exec(
+        select(AdjustmentRecord).where(
+            col(AdjustmentRecord.round_id) == round_id, col(AdjustmentRecord.entered_at) <= as_of
+        )
+    ).all()
+    return [
+        StaffAdjustment(
+            r.id or 0, r.kommunenummer, r.period, Decimal(r.amount_ore).scaleb(-2), r.reason
+        )
+        for r in rows
+    ]
+
+
+def adaptation_claims(
+    session: Session, round_id: str, as_of: datetime
+) -> list[tuple[str, Decimal, datetime]]:
+    """(participation number, amount, entered at) of system-adaptation claims, oldest first."""
+    rows = session.exec(
+        select(SystemAdaptationClaim)
+        .where(
+            col(SystemAdaptationClaim.round_id) == round_id,
+            col(SystemAdaptationClaim.entered_at) <= as_of,
+        )
+        .order_by(col(SystemAdaptationClaim.entered_at), col(SystemAdaptationClaim.id))
+    ).all()
+    return [(r.kommunenummer, Decimal(r.amount_ore).scaleb(-2), r.entered_at) for r in rows]
+
+
+def lock_round(session: Session, round_id: str) -> None:
+    """Serialise payout runs of one round on PostgreSQL (SQLite serialises all writers anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = _PAYOUT_LOCK_BASE + zlib.crc32(round_id.encode())
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

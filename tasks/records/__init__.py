@@ -1,0 +1,3 @@
+"""Recording facts from outside: applications, decisions, contacts, municipalities, signatures,
+replies, activities, meetings, replanning, ledger entries.
+"""

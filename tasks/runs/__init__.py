@@ -1,0 +1,1 @@
+"""One stage run: its parameters, load → decide → apply, and the round dashboard it publishes."""
