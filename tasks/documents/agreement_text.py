@@ -6,8 +6,8 @@ each with its Bilag 1 plan). The files in ``tasks/mail/templates/agreement/`` ke
 wording and dates, its own typos included ("skal først skal forsøkes løst", §1.6); only the
 PDF's line breaks and hyphenation were undone, and the Bilag 1 table is laid out as plain
 text, one row per block. The placeholders ``[Kommune]`` and ``[navn] kommune`` become the
-municipality's name (model B §2.1's second blank, "… kommune", is written ``[navn] kommune`` too). The evaluator's
-blank ("avtale med … om følgeevaluering") stays blank, as in the seed.
+municipality's name (model B §2.1's second blank, "… kommune", is written ``[navn] kommune``
+too). The evaluator's blank ("avtale med … om følgeevaluering") stays blank, as in the seed.
 
 **Decision:** the agreement stays in bokmål for every municipality. It is a contract text fixed
 by the seed in that language; the covering letter (`agreement` mail) is in the municipality's
