@@ -55,7 +55,7 @@ _KIND_TEXT: dict[WrittenStandard, dict[str, str]] = {
     "nynorsk": {
         "status_meeting": "Statusmøte med rapportering om forsøket, på video.",
         "payout_run": "Kvartalsvis utbetaling frå Helsedirektoratet.",
-        "report_deadline": "Årsrapporten for forsøket blir send til Helsedirektoratet.",
+        "report_deadline": "Årsrapporten for forsøket skal sendast til Helsedirektoratet.",
     },
 }
 _TEXT: dict[WrittenStandard, dict[str, str]] = {
@@ -84,7 +84,7 @@ def event_uid(key: str) -> str:
 def event_title(plan_event: PlanEvent, standard: WrittenStandard = "bokmål") -> str:
     """The event's title in the written standard (nynorsk form when the plan has one)."""
     if standard == "nynorsk":
-        return getattr(plan_event, "title_nn", None) or plan_event.title
+        return plan_event.title_nn or plan_event.title
     return plan_event.title
 
 

@@ -97,13 +97,27 @@ def render_mail(kind: str, standard: WrittenStandard, **context: Any) -> Rendere
     if "model" in context and context["model"] not in ("A", "B"):
         raise MailTemplateError(f"{kind}: model must be 'A' or 'B', not {context['model']!r}")
     template = _environment().get_template(f"{_FOLDER[standard]}/{kind}.txt.j2")
-    values = {"standard": standard, **context}
+    values = {"standard": standard, **in_standard(context, standard)}
     try:
         subject = "".join(template.blocks["subject"](template.new_context(values)))
         body = template.render(values)
     except jinja2.UndefinedError as error:
         raise MailTemplateError(f"{kind} ({standard}): {error.message}") from None
     return RenderedMail(subject=" ".join(subject.split()), body=_tidy(body))
+
+
+def in_standard(context: Mapping[str, Any], standard: WrittenStandard) -> dict[str, Any]:
+    """The context with each ``<key>_nn`` value standing for ``<key>`` in a nynorsk letter.
+
+    Plan titles, round titles and activity names come from round files in both standards
+    (``title``/``title_nn``); a caller passes both and the letter takes its municipality's.
+    """
+    values = dict(context)
+    if standard == "nynorsk":
+        for key, value in context.items():
+            if key.endswith("_nn") and value:
+                values[key.removesuffix("_nn")] = value
+    return values
 
 
 def municipality_name(registry_name: str) -> str:
