@@ -13,6 +13,8 @@ set -euo pipefail
   libs=$(ldconfig -p 2>/dev/null || true)
   [[ $libs == *libpango-1.0.so* ]] || missing+=(libpango-1.0-0)
   [[ $libs == *libpangoft2-1.0.so* ]] || missing+=(libpangoft2-1.0-0)
+  # HarfBuzz's subsetter makes weasyprint ten times faster than its fontTools fallback.
+  [[ $libs == *libharfbuzz-subset.so* ]] || missing+=(libharfbuzz-subset0)
   [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
   if [ "${#missing[@]}" -eq 0 ]; then
     exit 0

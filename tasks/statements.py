@@ -185,9 +185,20 @@ def statement_mails(
             MAIL_KIND,
             version.written_standard,
             municipality=version.name,
+            kommunenummer=number,
+            round_id=result.round_id,
             run=result.run,
             total=sum((line.amount for line in lines), Decimal("0")),
             filenames=[file.filename for file in files],
+            lines=lines,
+            letter_date=result.as_of,
+            attention="økonomiansvarleg"
+            if version.written_standard == "nynorsk"
+            else "økonomiansvarlig",
+        )
+        files = (
+            *(StatementFile(a.filename, a.mimetype, a.content) for a in text.attachments),
+            *files,
         )
         mails.append(
             StatementMail(

@@ -155,6 +155,7 @@ def test_the_statement_is_mailed_to_the_finance_officer_in_the_municipalitys_sta
     assert "utbetalinga" in mails[0].body and "2. kvartal 2016" in mails[0].body  # nynorsk
     assert "utbetalingen" in mails[1].body  # bokmål
     assert files[0] == [
+        "utbetalingsbrev-sio-2016-2016Q2-1243.pdf",
         "utbetaling-sio-2016-2016Q2-1243.xlsx",
         "utbetaling-sio-2016-2016Q2-1243.csv",
     ]
