@@ -14,7 +14,7 @@ from tasks.ledger import LedgerLine
 from tasks.ledger_export import ledger_csv, ledger_csv_norwegian, ledger_xlsx
 from tasks.spreadsheet_cells import FORMULA_TRIGGERS, csv_safe, is_formula_like
 
-HOSTILE = ("=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1")
+HOSTILE = ('=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1")
 
 
 def line(municipality: str, amount: str = "-2500.00", basis: str = "") -> LedgerLine:
@@ -30,7 +30,7 @@ def test_every_formula_trigger_is_neutralised_in_csv() -> None:
     assert csv_safe("Stjørdal") == "Stjørdal"
 
 
-@given(st.decimals(min_value=-10**9, max_value=10**9, places=2))
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=2))
 def test_numbers_are_never_prefixed(amount: Decimal) -> None:
     text = f"{amount:.2f}"
     assert csv_safe(text) == text and csv_safe(text.replace(".", ",")) == text.replace(".", ",")
