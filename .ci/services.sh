@@ -2,6 +2,34 @@
 # Makes sure PostgreSQL server binaries (initdb, pg_ctl) exist for the test suite.
 # Starts nothing: the tests run their own private cluster (tests/support/postgres_server.py).
 set -euo pipefail
+# --- Document clients (LibreOffice headless, poppler) and PDF rendering libraries -------------
+# The document tests print spreadsheets with LibreOffice and read PDFs with pdftotext/pdfinfo;
+# weasyprint renders letters with pango. Self-contained: installs only what is missing.
+(
+  missing=()
+  command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-calc-nogui)
+  command -v pdftotext >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1 \
+    || missing+=(poppler-utils)
+  libs=$(ldconfig -p 2>/dev/null || true)
+  [[ $libs == *libpango-1.0.so* ]] || missing+=(libpango-1.0-0)
+  [[ $libs == *libpangoft2-1.0.so* ]] || missing+=(libpangoft2-1.0-0)
+  # HarfBuzz's subsetter makes weasyprint ten times faster than its fontTools fallback.
+  [[ $libs == *libharfbuzz-subset.so* ]] || missing+=(libharfbuzz-subset0)
+  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+  if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "services.sh: missing ${missing[*]} (Debian: sudo apt-get install ${missing[*]});" \
+         "the document tests will be skipped (they fail under CI)." >&2
+    exit 0
+  fi
+  echo "services.sh: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" </dev/null >/dev/null
+)
+# --- end of document clients ---------------------------------------------------------------
 
 have_server_binaries() {
   if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
@@ -47,3 +75,4 @@ if ! have_server_binaries; then
   echo "services.sh: apt-get installed postgresql but initdb/pg_ctl are still missing" >&2
   exit 1
 fi
+

@@ -33,6 +33,7 @@ class LedgerFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+    csv_no = "csv-no"  # Norwegian-locale spreadsheet: ";", UTF-8 BOM, decimal comma
     xlsx = "xlsx"
 
 
@@ -77,7 +78,7 @@ def ledger(
         str | None, typer.Option("--kommune", metavar="KNR", help="one municipality")
     ] = None,
     output_format: Annotated[
-        LedgerFormat, typer.Option("--format", help="table, json, csv or xlsx")
+        LedgerFormat, typer.Option("--format", help="table, json, csv, csv-no or xlsx")
     ] = LedgerFormat.table,
     output: Annotated[
         Path | None, typer.Option("--output", help="write to this file instead of stdout")
@@ -85,7 +86,7 @@ def ledger(
 ) -> None:
     """Every payout line of a round (append-only ledger), printed or exported."""
     from deployments.settings import load_settings
-    from tasks.documents.ledger_export import ledger_csv, ledger_xlsx
+    from tasks.documents.ledger_export import ledger_csv, ledger_csv_norwegian, ledger_xlsx
     from tasks.intake.round_files import load_round
     from tasks.payouts.ledger import ledger_lines
     from tasks.records.municipality_lookup import registry
@@ -105,6 +106,15 @@ def ledger(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(ledger_xlsx(lines, title=f"Utbetalinger {round_def.id}"))
             typer.echo(f"{len(lines)} lines written to {path}", err=True)
+            return
+        if output_format is LedgerFormat.csv_no:
+            data = ledger_csv_norwegian(lines)
+            if output is None:
+                sys.stdout.buffer.write(data)
+                return
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_bytes(data)
+            typer.echo(f"{len(lines)} lines written to {output}", err=True)
             return
         if output_format is LedgerFormat.table and output is None:
             _print_lines(lines, title=f"Ledger {round_def.id}")

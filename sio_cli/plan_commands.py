@@ -119,7 +119,11 @@ def plan(
             + (f" modell {model}" if model else "")
             + (f" {kommune} {municipality_name(kommune)}" if kommune else "")
         )
-        sys.stdout.buffer.write(plan_calendar(events, name=name, stamp=_stamp()))
+        from tasks.records.municipality_lookup import registry
+
+        standard = registry().get(kommune).written_standard if kommune else "bokmål"
+        calendar = plan_calendar(events, name=name, stamp=_stamp(), standard=standard)
+        sys.stdout.buffer.write(calendar)
         sys.stdout.flush()
     else:
         _print_table(definition.title, events)

@@ -25,6 +25,7 @@ from sio_domain.norwegian_calendar import (
     quarter_label,
     quarter_of,
 )
+from sio_domain.plan_titles import TITLES_NN, early_end_nn, payout_run_nn, report_deadline_nn
 from sio_domain.round_definition import (
     Cohort,
     DatedFact,
@@ -81,6 +82,8 @@ class PlanEvent(BaseModel):
     model: Model | None
     source: str
     key: str = Field(exclude=True)
+    title_nn: str | None = Field(default=None, exclude=True)
+    """The title in nynorsk (for nynorsk municipalities); None: the same as ``title``."""
     note: str | None = Field(default=None, exclude=True)
     audience: tuple[Role, ...] = Field(default=(), exclude=True)
     cohort: str | None = Field(default=None, exclude=True)
@@ -244,6 +247,7 @@ def _event(
     model: Model | None = None,
     responsible: Responsible | None = None,
     scope: str = "",
+    title_nn: str | None = None,
 ) -> PlanEvent:
     """A one-day event from a dated fact; submission deadlines roll to the next working day."""
     nominal = fact.date
@@ -252,6 +256,7 @@ def _event(
     return PlanEvent(
         kind=kind,
         title=title,
+        title_nn=title_nn or TITLES_NN.get(kind),
         start=day,
         end=day,
         all_day=True,
@@ -302,10 +307,11 @@ def _milestone_events(
             round_def, "go_live", "Oppstartstidspunkt", m.go_live, municipality=municipality
         )
     end = m.early_end or m.end
-    title = "Forsøket avsluttes"
+    title, title_nn = "Forsøket avsluttes", TITLES_NN["trial_end"]
     if m.early_end is not None:
         title += f" (avsluttet tidlig; avtalt til {m.end.date.strftime('%d.%m.%Y')})"
-    yield _event(round_def, "trial_end", title, end, municipality=municipality)
+        title_nn += early_end_nn(m.end.date)
+    yield _event(round_def, "trial_end", title, end, municipality=municipality, title_nn=title_nn)
 
 
 def _track_events(
@@ -316,6 +322,11 @@ def _track_events(
 ) -> Iterable[PlanEvent]:
     scope = track.cohort.key if track.cohort else ""
     suffix = f" – {track.cohort.title}" if track.cohort and not municipality else ""
+    suffix_nn = (
+        f" – {track.cohort.title_nn or track.cohort.title}"
+        if track.cohort and not municipality
+        else ""
+    )
     if track.participation_start.date != round_def.milestones.go_live.date:
         yield _event(
             round_def,
@@ -325,6 +336,7 @@ def _track_events(
             municipality=municipality,
             model=track.model,
             scope=scope,
+            title_nn=TITLES_NN["participation_start"] + suffix_nn,
         )
     if track.abf_start is not None:
         yield _event(
@@ -335,9 +347,10 @@ def _track_events(
             municipality=municipality,
             model=track.model,
             scope=scope,
+            title_nn=TITLES_NN["abf_start"] + suffix_nn,
         )
     if track.meetings is not None:
-        yield from _status_meetings(round_def, track, municipality, overrides, suffix)
+        yield from _status_meetings(round_def, track, municipality, overrides, suffix, suffix_nn)
 
 
 def _status_meetings(
@@ -346,6 +359,7 @@ def _status_meetings(
     municipality: str | None,
     overrides: PlanOverrides | None,
     suffix: str,
+    suffix_nn: str = "",
 ) -> Iterable[PlanEvent]:
     """Status meetings (statusmøter) on the round's cadence, proposed until agreed.
 
@@ -375,6 +389,7 @@ def _status_meetings(
             yield PlanEvent(
                 kind="status_meeting",
                 title="Statusmøte" + suffix,
+                title_nn=TITLES_NN["status_meeting"] + suffix_nn,
                 start=start,
                 end=start + duration,
                 all_day=False,
@@ -436,6 +451,7 @@ def _dated_item(
     return PlanEvent(
         kind=kind,
         title=item.title,
+        title_nn=item.title_nn,
         start=start,
         end=end,
         all_day=not timed,
@@ -469,6 +485,7 @@ def _report_deadlines(
             municipality=municipality,
             responsible="municipality",
             scope=str(year),
+            title_nn=report_deadline_nn(year),
         )
 
 
@@ -490,6 +507,7 @@ def _payout_runs(
         yield PlanEvent(
             kind="payout_run",
             title=f"Utbetaling {label}",
+            title_nn=payout_run_nn(label),
             start=at,
             end=at,
             all_day=False,

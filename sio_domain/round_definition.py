@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sio_domain.round_letters import RoundLetters
 from sio_domain.services import SERVICE_CATALOGUE
 
 Model = Literal["A", "B"]
@@ -121,6 +122,7 @@ class PlanActivity(_Strict):
     row: str
     key: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
     title: str
+    title_nn: str | None = None
     start: date | None = None
     end: date | None = None
     month: YearMonth | None = None
@@ -149,6 +151,7 @@ class Gathering(_Strict):
     kind: Literal["gathering", "network_gathering", "info_meeting"]
     key: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
     title: str
+    title_nn: str | None = None
     row: str | None = None
     start: date | datetime | None = None
     end: date | datetime | None = None
@@ -240,6 +243,7 @@ class ModelPlan(_Strict):
     """What one model (A or B) of the round holds: Bilag 1 activities, gatherings, meetings."""
 
     title: str
+    title_nn: str | None = None
     participation_start: DatedFact | None = None
     abf_start: DatedFact | None = None
     activities: tuple[PlanActivity, ...] = ()
@@ -252,6 +256,7 @@ class Cohort(_Strict):
 
     key: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
     title: str
+    title_nn: str | None = None
     model: Model
     members: tuple[Kommunenummer, ...]
     participation_start: DatedFact
@@ -361,6 +366,10 @@ class RoundDefinition(_Strict):
     annual_report: AnnualReport = AnnualReport()
     payout: PayoutSchedule = PayoutSchedule()
     financing: Financing
+    title_nn: str | None = None
+    """The round's title in nynorsk, for nynorsk municipalities (målform, språklova)."""
+    letters: RoundLetters = RoundLetters()
+    """Letterhead, case officer, evaluator and appeal body of the round's letters."""
 
     @model_validator(mode="after")
     def _consistent(self) -> RoundDefinition:

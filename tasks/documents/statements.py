@@ -24,7 +24,9 @@ from sio_domain.entitlement import COMPONENTS
 from sio_domain.money import format_amount
 from sio_domain.municipality_registry import MunicipalityRegistry
 from sio_domain.payees import Flag
-from tasks.documents.ledger_export import ledger_csv, ledger_xlsx
+from sio_domain.statement_wording import STATEMENT_TITLE
+from sio_domain.written_standard import WrittenStandard
+from tasks.documents.ledger_export import STATEMENT_COLUMNS, ledger_csv_norwegian, ledger_xlsx
 from tasks.payouts.ledger import LedgerLine
 from tasks.storage.tables import ContactRecord
 
@@ -63,32 +65,61 @@ def lines_by_municipality(lines: Sequence[LedgerLine]) -> dict[str, list[LedgerL
     return grouped
 
 
-def statement_files(result: PayoutResult, kommunenummer: str) -> tuple[StatementFile, ...]:
-    """The xlsx and csv statement of one municipality in one run (made once per run)."""
+def statement_files(
+    result: PayoutResult, kommunenummer: str, standard: WrittenStandard | None = None
+) -> tuple[StatementFile, ...]:
+    """The xlsx and csv statement of one municipality in one run (made once per run).
+
+    ``standard`` is the municipality's written standard (målform); the first call of a run decides
+    it, so the files mailed and the files written to the exports folder are the same.
+    """
     cached = result.statement_cache.get(kommunenummer)
     if cached is None:
-        cached = result.statement_cache[kommunenummer] = _statement_files(result, kommunenummer)
-    return cached  # type: ignore[no-any-return]
+        cached = result.statement_cache[kommunenummer] = _statement_files(
+            result, kommunenummer, standard or "bokmål"
+        )
+    return cached  # type: ignore[no-any-return,unused-ignore]
 
 
-def _statement_files(result: PayoutResult, kommunenummer: str) -> tuple[StatementFile, ...]:
+def _statement_files(
+    result: PayoutResult, kommunenummer: str, standard: WrittenStandard
+) -> tuple[StatementFile, ...]:
+    """The statement as a one-page printable workbook and a Norwegian-locale CSV (``;``, BOM)."""
+    from tasks.mail.mail_templates import quarter
+
     lines = [line for line in result.lines if line.kommunenummer == kommunenummer]
     stem = f"utbetaling-{result.round_id}-{result.run}-{kommunenummer}"
     name = lines[0].municipality if lines else kommunenummer
-    title = f"Utbetaling {result.run}, {result.round_id}: {kommunenummer} {name}"
+    title = STATEMENT_TITLE[standard].format(
+        quarter=quarter(result.run),
+        round_title=result.round_id,
+        kommunenummer=kommunenummer,
+        municipality=name,
+    )
+    workbook = ledger_xlsx(
+        lines, title=title, sheet="Utbetaling", standard=standard, columns=STATEMENT_COLUMNS
+    )
+    table = ledger_csv_norwegian(lines, standard, columns=STATEMENT_COLUMNS)
     return (
-        StatementFile(f"{stem}.xlsx", XLSX_MIMETYPE, ledger_xlsx(lines, title=title)),
-        StatementFile(f"{stem}.csv", CSV_MIMETYPE, ledger_csv(lines).encode("utf-8")),
+        StatementFile(f"{stem}.xlsx", XLSX_MIMETYPE, workbook),
+        StatementFile(f"{stem}.csv", CSV_MIMETYPE, table),
     )
 
 
-def write_statements(result: PayoutResult, exports_dir: Path) -> list[Path]:
-    """Write every municipality's statement files of the run; returns the paths written."""
+def write_statements(
+    result: PayoutResult, exports_dir: Path, registry: MunicipalityRegistry | None = None
+) -> list[Path]:
+    """Write every municipality's statement files of the run; returns the paths written.
+
+    With ``registry`` each statement is in its municipality's written standard; without one it
+    uses what the run's mails already decided (bokmål for a municipality not mailed).
+    """
     folder = exports_dir / "statements" / result.round_id / result.run
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for number in lines_by_municipality(result.lines):
-        for file in statement_files(result, number):
+        standard = registry.get(number).written_standard if registry is not None else None
+        for file in statement_files(result, number, standard):
             path = folder / file.filename
             path.write_bytes(file.content)
             written.append(path)
@@ -148,15 +179,26 @@ def statement_mails(
         if not addresses:
             flags.append(Flag(number, "no finance officer on record: statement not e-mailed"))
             continue
-        files = statement_files(result, number)
         version = registry.get(number)
+        files = statement_files(result, number, version.written_standard)
         text = render_mail(
             MAIL_KIND,
             version.written_standard,
             municipality=version.name,
+            kommunenummer=number,
+            round_id=result.round_id,
             run=result.run,
             total=sum((line.amount for line in lines), Decimal("0")),
             filenames=[file.filename for file in files],
+            lines=lines,
+            letter_date=result.as_of,
+            attention="økonomiansvarleg"
+            if version.written_standard == "nynorsk"
+            else "økonomiansvarlig",
+        )
+        files = (
+            *(StatementFile(a.filename, a.mimetype, a.content) for a in text.attachments),
+            *files,
         )
         mails.append(
             StatementMail(

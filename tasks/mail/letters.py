@@ -51,7 +51,12 @@ def compose_letter(
         if letter.to_staff or letter.kommunenummer is None
         else state.written_standard(letter.kommunenummer)
     )
-    context: dict[str, Any] = dict(letter.context)
+    context: dict[str, Any] = {
+        "round_def": state.round_def,
+        "round_id": state.round_def.id,
+        "letter_date": state.today,
+        **letter.context,
+    }
     attachments: list[Attachment] = []
     if letter.agreement_model is not None and letter.kommunenummer is not None:
         from tasks.documents.agreement_text import agreement_attachment
@@ -60,11 +65,13 @@ def compose_letter(
             letter.agreement_model,
             municipality=state.name(letter.kommunenummer),
             kommunenummer=letter.kommunenummer,
+            round_def=state.round_def,
         )
         attachments.append(agreement)
         context["filename"] = agreement.filename
     if letter.calendar is not None:
         entry = letter.calendar
+        context.setdefault("title_nn", entry.event.title_nn)
         attachments.append(
             calendar_attachment(
                 plan_calendar(
@@ -75,6 +82,7 @@ def compose_letter(
                     organizer=mail_from,
                     attendees=[r.email for r in recipients],
                     sequence=entry.sequence,
+                    standard=standard,  # type: ignore[arg-type]
                 )
             )
         )

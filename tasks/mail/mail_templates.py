@@ -44,7 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import jinja2
 
@@ -56,6 +56,9 @@ from sio_domain.written_standard import (
     long_date,
     long_date_with_weekday,
 )
+
+if TYPE_CHECKING:
+    from tasks.mail.outbox import Attachment
 
 KINDS: tuple[str, ...] = (
     "application_reminder",
@@ -87,10 +90,15 @@ class MailTemplateError(ValueError):
 
 @dataclass(frozen=True)
 class RenderedMail:
-    """A message's subject (one line) and plain-text body, signature included."""
+    """A message's subject (one line) and plain-text body, signature included.
+
+    ``attachments`` holds the formal letter as PDF for the kinds that are letters from the
+    directorate (``tasks.documents.letters.FORMAL_KINDS``): whoever queues the mail attaches them.
+    """
 
     subject: str
     body: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 def render_mail(kind: str, standard: WrittenStandard, **context: Any) -> RenderedMail:
@@ -102,13 +110,47 @@ def render_mail(kind: str, standard: WrittenStandard, **context: Any) -> Rendere
     if "model" in context and context["model"] not in ("A", "B"):
         raise MailTemplateError(f"{kind}: model must be 'A' or 'B', not {context['model']!r}")
     template = _environment().get_template(f"{_FOLDER[standard]}/{kind}.txt.j2")
-    values = {"standard": standard, **context}
+    values = {"standard": standard, **in_standard(context, standard)}
     try:
-        subject = "".join(template.blocks["subject"](template.new_context(values)))
+        subject = " ".join(
+            "".join(template.blocks["subject"](template.new_context(values))).split()
+        )
         body = template.render(values)
+        letter = "".join(template.blocks["body"](template.new_context(values)))
     except jinja2.UndefinedError as error:
         raise MailTemplateError(f"{kind} ({standard}): {error.message}") from None
-    return RenderedMail(subject=" ".join(subject.split()), body=_tidy(body))
+    return RenderedMail(
+        subject=subject,
+        body=_tidy(body),
+        attachments=_letter_attachments(kind, standard, subject, _tidy(letter), values),
+    )
+
+
+def _letter_attachments(
+    kind: str, standard: WrittenStandard, subject: str, letter: str, values: Mapping[str, Any]
+) -> tuple[Attachment, ...]:
+    """The formal letter as PDF (letterhead, references, formalities) for the formal kinds."""
+    from tasks.documents.letters import PDF_MIMETYPE, is_formal, letter_pdf
+    from tasks.mail.outbox import Attachment
+
+    if not is_formal(kind) or values.get("pdf") is False:
+        return ()
+    pdf = letter_pdf(kind, standard, subject=subject, body=letter, context=values)
+    return (Attachment(pdf.filename, PDF_MIMETYPE, pdf.content),)
+
+
+def in_standard(context: Mapping[str, Any], standard: WrittenStandard) -> dict[str, Any]:
+    """The context with each ``<key>_nn`` value standing for ``<key>`` in a nynorsk letter.
+
+    Plan titles, round titles and activity names come from round files in both standards
+    (``title``/``title_nn``); a caller passes both and the letter takes its municipality's.
+    """
+    values = dict(context)
+    if standard == "nynorsk":
+        for key, value in context.items():
+            if key.endswith("_nn") and value:
+                values[key.removesuffix("_nn")] = value
+    return values
 
 
 def municipality_name(registry_name: str) -> str:

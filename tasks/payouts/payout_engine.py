@@ -194,7 +194,7 @@ def _run(
     if exports_dir is not None:
         from tasks.documents.statements import write_statements
 
-        write_statements(result, exports_dir)
+        write_statements(result, exports_dir, context.registry)
     report(1.0, "done")
     return result
 

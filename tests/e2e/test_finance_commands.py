@@ -122,7 +122,10 @@ def test_ledger_exports_json_csv_and_xlsx(tmp_path: Path) -> None:
     target = tmp_path / "ledger.xlsx"
     code, _, err = invoke("ledger", "sio-2016", "--format", "xlsx", "--output", str(target))
     assert code == 0 and "2 lines written" in err
-    assert load_workbook(target).active.max_row == 2 + 2 + 2  # type: ignore[union-attr]
+    assert load_workbook(target).active.max_row == 1 + 2 + 1  # type: ignore[union-attr]
+    code, out, _ = invoke("ledger", "sio-2016", "--format", "csv-no")
+    assert code == 0 and out.startswith("\ufeffKommunenummer;Kommune;Modell;")
+    assert ";inntektspåslag;4166666,67;" in out
 
 
 @pytest.mark.usefixtures("stjordal")

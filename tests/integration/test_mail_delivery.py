@@ -271,8 +271,8 @@ def test_without_smtp_the_outbox_folder_gets_a_parsable_eml_once(
     assert message["Message-ID"] == message_id(key, settings.mail_from)
     assert "1. desember 2015" in message["Subject"]
     [attachment] = message.iter_attachments()
-    assert attachment.get_filename() == "samarbeidsavtale-modell-A-1714.txt"
-    assert "Stjørdal kommune («Kommunen»)" in attachment.get_content()
+    assert attachment.get_filename() == "samarbeidsavtale-sio-2016-modell-A-1714.pdf"
+    assert attachment.get_content().startswith(b"%PDF-")  # the agreement for signing
     assert row(database_url, key).sent_at == NOW
 
 

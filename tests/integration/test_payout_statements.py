@@ -14,12 +14,19 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from deployments.settings import load_settings
-from tasks.documents.ledger_export import FILE_COLUMNS, ledger_csv, ledger_xlsx
+from sio_domain.statement_wording import column_header
+from tasks.documents.ledger_export import FILE_COLUMNS, STATEMENT_COLUMNS, ledger_csv, ledger_xlsx
 from tasks.documents.statements import statement_table_rows
 from tasks.mail.outbox import attachments_of
 from tasks.storage.database import dispose_engine, session_for
 from tasks.storage.tables import ContactRecord, OutgoingMail
 from tests.integration.test_payout import R2016_END, Trial, total
+from tests.support.document_clients import (
+    pdf_pages,
+    pdf_text,
+    require_document_clients,
+    spreadsheets_to_pdf,
+)
 
 
 @pytest.fixture
@@ -65,14 +72,50 @@ def test_each_municipality_gets_a_statement_that_opens(db: Trial) -> None:
     sheet = load_workbook(folder / "utbetaling-sio-2016-2016Q3-1243.xlsx").active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[1] == FILE_COLUMNS
+    assert rows[0] == tuple(column_header(c, "nynorsk") for c in STATEMENT_COLUMNS)  # Os: nn
     os_lines = [line for line in result.lines if line.kommunenummer == "1243"]
-    assert len(rows) == 2 + len(os_lines) + 2  # title, header, lines, blank, sum
-    assert rows[-1][0] == "Sum" and Decimal(str(rows[-1][6])) == total(os_lines)
-    text = (folder / "utbetaling-sio-2016-2016Q3-1664.csv").read_text(encoding="utf-8")
-    records = list(csv.DictReader(io.StringIO(text)))
-    assert {record["component"] for record in records} == {"frame", "income_supplement"}
-    assert {record["kommunenummer"] for record in records} == {"1664"}
+    assert len(rows) == 1 + len(os_lines) + 1  # header, lines, sum
+    assert rows[-1][0] == "Sum" and rows[-1][6] == f"=SUM(G2:G{1 + len(os_lines)})"
+    assert sum(Decimal(str(row[6])) for row in rows[1:-1]) == total(os_lines)
+    text = (folder / "utbetaling-sio-2016-2016Q3-1664.csv").read_text(encoding="utf-8-sig")
+    records = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert {r["Tilskuddsdel"] for r in records} == {"øremerket tilskudd (ramme)", "inntektspåslag"}
+    assert {record["Kommunenummer"] for record in records} == {"1664"}
+
+
+def test_a_statement_prints_on_one_page_in_libreoffice_with_the_sum_it_computes(
+    db: Trial, tmp_path: Path
+) -> None:
+    """LibreOffice opens the statement, computes the Sum formula and prints one A4 page."""
+    require_document_clients()
+    two_municipalities(db)
+    exports = db.folder / "exports"
+    result = db.run("sio-2016", "2016Q3", exports_dir=exports)
+    folder = exports / "statements" / "sio-2016" / "2016Q3"
+    many = tmp_path / "many-lines.xlsx"  # 24 lines, the six pages of old
+    many.write_bytes(
+        ledger_xlsx(
+            (result.lines * 3)[:24], title="24 linjer", standard="bokmål",
+            columns=STATEMENT_COLUMNS,
+        )
+    )  # fmt: skip
+    files = [folder / "utbetaling-sio-2016-2016Q3-1243.xlsx", many]
+    pdfs = spreadsheets_to_pdf(files, tmp_path)
+    os_text = pdf_text(pdfs[0], tmp_path)
+    assert pdf_pages(pdfs[0], tmp_path) == 1 and pdf_pages(pdfs[1], tmp_path) == 1
+    assert "rundsumtilskot" in os_text and "Tilskotsdel" in os_text  # model A: lump sum
+    assert "3. kvartal 2016" in os_text  # the page header
+    assert "rammetilskudd" not in os_text and "income_supplement" not in os_text
+    sum_line = next(line for line in os_text.splitlines() if line.strip().startswith("Sum"))
+    os_lines = [line for line in result.lines if line.kommunenummer == "1243"]
+    assert _digits(sum_line) == _digits(f"{total(os_lines):.2f}")
+    many_text = pdf_text(pdfs[1], tmp_path)
+    many_sum = next(line for line in many_text.splitlines() if line.strip().startswith("Sum"))
+    assert _digits(many_sum) == _digits(f"{total((result.lines * 3)[:24]):.2f}")
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
 
 
 def test_the_table_artifact_has_one_row_per_municipality_and_a_column_per_component(
@@ -112,6 +155,7 @@ def test_the_statement_is_mailed_to_the_finance_officer_in_the_municipalitys_sta
     assert "utbetalinga" in mails[0].body and "2. kvartal 2016" in mails[0].body  # nynorsk
     assert "utbetalingen" in mails[1].body  # bokmål
     assert files[0] == [
+        "utbetalingsbrev-sio-2016-2016Q2-1243.pdf",
         "utbetaling-sio-2016-2016Q2-1243.xlsx",
         "utbetaling-sio-2016-2016Q2-1243.csv",
     ]
@@ -129,16 +173,16 @@ def test_the_ledger_exports_open_as_csv_and_spreadsheet(db: Trial, tmp_path: Pat
     two_municipalities(db)
     db.run("sio-2016", "2016Q3")
     lines = db.ledger("sio-2016")
-    records = list(csv.DictReader(io.StringIO(ledger_csv(lines))))
+    records = list(csv.DictReader(io.StringIO(ledger_csv(lines), newline="")))
     assert len(records) == len(lines) == 8
     assert records[0]["amount"] == f"{lines[0].amount:.2f}"
     path = tmp_path / "ledger.xlsx"
     path.write_bytes(ledger_xlsx(lines, title="Utbetalinger sio-2016"))
     sheet = load_workbook(path).active
     assert sheet is not None
-    assert sheet["A1"].value == "Utbetalinger sio-2016"
-    assert [cell.value for cell in sheet[2]] == list(FILE_COLUMNS)
-    assert sheet.max_row == 2 + len(lines) + 2
+    assert "Utbetalinger sio-2016" in (sheet.oddHeader.center.text or "")
+    assert [cell.value for cell in sheet[1]] == [column_header(c, "bokmål") for c in FILE_COLUMNS]
+    assert sheet.max_row == 1 + len(lines) + 1
 
 
 def test_a_ledger_line_as_json_is_exactly_the_interface_shape(db: Trial) -> None:

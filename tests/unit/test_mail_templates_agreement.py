@@ -53,12 +53,20 @@ def test_the_municipality_is_filled_in_everywhere(model: str) -> None:
     assert "Hordaland" not in text
 
 
-def test_the_attachment_is_a_utf8_text_file_named_for_model_and_number() -> None:
+def test_the_attachment_is_a_pdf_named_for_round_model_and_number() -> None:
     attachment = agreement_attachment("A", municipality="Stjørdal", kommunenummer="1714")
 
-    assert attachment.filename == "samarbeidsavtale-modell-A-1714.txt"
-    assert attachment.mimetype.startswith("text/plain")
-    assert attachment.content.decode("utf-8") == agreement_text("A", municipality="Stjørdal")
+    assert attachment.filename == "samarbeidsavtale-sio-2016-modell-A-1714.pdf"
+    assert attachment.mimetype == "application/pdf"
+    assert attachment.content.startswith(b"%PDF-")
+
+
+@pytest.mark.parametrize("model", ["A", "B"])
+def test_the_text_names_the_evaluator_and_has_no_placeholder_or_typo(model: str) -> None:
+    text = agreement_text(model, municipality="Stjørdal")  # type: ignore[arg-type]
+
+    assert "avtale med Agenda Kaupang AS i samarbeid med Proba samfunnsanalyse om" in text
+    assert "…" not in text and " ect " not in text and "samlinger etc. fra" in text
 
 
 def test_there_is_no_model_c() -> None:
