@@ -1,0 +1,120 @@
+"""Benchmark: ``sio plan`` whole-process time against importing the libraries it needs (the floor).
+
+    .venv/bin/python benchmarks/lookup.py               # 15 interleaved repetitions
+    .venv/bin/python benchmarks/lookup.py --repeat 31
+
+Each variant is a fresh ``python -m sio_cli plan …`` process, as a user runs it, output to
+/dev/null; its floor is a fresh ``python -c "import …"`` of the third-party libraries that variant
+needs (typer, pydantic and pendulum always; rich for the table; icalendar for ICS). Variants:
+every format, with ``--kommune``, and with an application database that holds imported
+municipalities (the registry is then read from it). The processes are interleaved (one of each
+per repetition, in a shuffled order) so a neighbour's load falls on all of them alike; the
+figures are medians with the interquartile range as the noise.
+
+Target: every variant ≤ 1.5 × its floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 1.5
+
+BASE = ("typer", "pydantic", "pendulum")
+FLOORS = {
+    "json": BASE,
+    "table": (*BASE, "rich.console", "rich.table"),
+    "ics": (*BASE, "icalendar"),
+}
+KOMMUNE = ("--kommune", "1714", "--model", "A")
+VARIANTS = (  # name, arguments after `sio plan`, floor, with a database
+    ("json", ("sio-2016", "--format", "json"), "json", False),
+    ("table", ("sio-2016", "--model", "A"), "table", False),
+    ("ics", ("sio-2016", "--format", "ics"), "ics", False),
+    ("json --kommune", ("sio-2016", *KOMMUNE, "--format", "json"), "json", False),
+    ("ics --kommune", ("sio-2016", *KOMMUNE, "--format", "ics"), "ics", False),
+    ("json --kommune, database", ("sio-2016", *KOMMUNE, "--format", "json"), "json", True),
+    ("ics --kommune, database", ("sio-2016", *KOMMUNE, "--format", "ics"), "ics", True),
+    ("table --kommune, database", ("sio-2016", *KOMMUNE), "table", True),
+)
+IMPORTED = (
+    "kommunenummer,name,valid_from,valid_to,successor,written_standard\n"
+    "1714,Stjørdal,,2017-12-31,5035,bokmål\n"
+    "9901,Prøvekommune,2020-01-01,,,nynorsk\n"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15, help="interleaved repetitions")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        homes = {False: Path(scratch) / "empty", True: Path(scratch) / "with-db"}
+        for home in homes.values():
+            home.mkdir()
+        _import_municipalities(homes[True], Path(scratch) / "municipalities.csv")
+        commands = {f"floor {name}": _floor(libs) for name, libs in FLOORS.items()}
+        env_of = {name: _env(homes[False]) for name in commands}
+        for name, arguments, _floor_name, with_db in VARIANTS:
+            commands[name] = [sys.executable, "-m", "sio_cli", "plan", *arguments]
+            env_of[name] = _env(homes[with_db])
+        for name, command in commands.items():  # warm the file cache and check each works
+            subprocess.run(command, env=env_of[name], cwd=ROOT, check=True, capture_output=True)
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        order = list(commands)
+        for _ in range(args.repeat):
+            random.shuffle(order)
+            for name in order:
+                times[name].append(_time(commands[name], env_of[name]))
+    report(times, args.repeat)
+
+
+def report(times: dict[str, list[float]], repeat: int) -> None:
+    print(f"sio plan vs import floor — medians of {repeat} interleaved runs, seconds (IQR)")
+    print(f"{'variant':<28} {'sio plan':>16} {'floor':>16} {'ratio':>6}  target ≤ {TARGET}×")
+    for name, _arguments, floor_name, _with_db in VARIANTS:
+        run, floor = times[name], times[f"floor {floor_name}"]
+        ratio = statistics.median(run) / statistics.median(floor)
+        verdict = "met" if ratio <= TARGET else "NOT met"
+        print(f"{name:<28} {_figure(run):>16} {_figure(floor):>16} {ratio:>5.2f}×  {verdict}")
+
+
+def _figure(samples: list[float]) -> str:
+    q1, _q2, q3 = statistics.quantiles(samples, n=4)
+    return f"{statistics.median(samples):.3f} ({q3 - q1:.3f})"
+
+
+def _floor(libraries: tuple[str, ...]) -> list[str]:
+    return [sys.executable, "-c", "import " + ", ".join(libraries)]
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIO_", "PREFECT_"))}
+    env["SIO_HOME"] = str(home)
+    env["COLUMNS"] = "120"
+    return env
+
+
+def _time(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def _import_municipalities(home: Path, csv: Path) -> None:
+    csv.write_text(IMPORTED, encoding="utf-8")
+    command = [sys.executable, "-m", "sio_cli", "import", "municipalities", str(csv)]
+    subprocess.run(command, env=_env(home), cwd=ROOT, check=True, capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
