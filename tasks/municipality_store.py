@@ -122,6 +122,6 @@ def _read(path: Path) -> str:
 
 
 def _default_url() -> str:
-    from deployments.settings import load_settings
+    from deployments.data_location import database_url
 
-    return load_settings().resolved_database_url
+    return database_url()

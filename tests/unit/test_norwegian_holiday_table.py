@@ -1,4 +1,4 @@
-"""The precomputed holiday table is the holidays package's answer, and spares loading the package."""
+"""The precomputed holiday table is the holidays package's answer and spares loading it."""
 
 import subprocess
 import sys
