@@ -7,11 +7,14 @@ Each variant is a fresh ``python -m sio_cli plan …`` process, as a user runs i
 /dev/null; its floor is a fresh ``python -c "import …"`` of the third-party libraries that variant
 needs, by the entry points it uses (typer with ``typer.main``, pydantic's ``BaseModel`` and
 pendulum always; rich's ``Console`` and ``Table`` for the table; icalendar's ``Calendar`` for
-ICS). Variants: every format, with ``--kommune``, and with an application database that holds imported
-municipalities (the registry is then read from it). The processes are interleaved (one of each
-per repetition, in a shuffled order) so a neighbour's load falls on all of them alike; the
-figures are medians with the interquartile range as the noise. Bytecode is cached as on an
-installed system (``PYTHONDONTWRITEBYTECODE`` is dropped for the measured processes).
+ICS). Variants: every format, with ``--kommune``, and with an application database that holds
+imported municipalities (the registry is then read from it).
+
+The processes are interleaved (one of each per repetition, in a shuffled order) so a neighbour's
+load falls on all of them alike. Each is measured twice over: wall-clock time and CPU time
+(user + system, from the child's resource usage), the latter less disturbed by other work on a
+shared machine. Figures are medians with the interquartile range as the noise. Bytecode is cached
+as on an installed system (``PYTHONDONTWRITEBYTECODE`` is dropped for the measured processes).
 
 Target: every variant ≤ 1.5 × its floor.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -71,23 +75,28 @@ def main() -> None:
             env_of[name] = _env(homes[with_db])
         for name, command in commands.items():  # warm the file cache and check each works
             subprocess.run(command, env=env_of[name], cwd=ROOT, check=True, capture_output=True)
-        times: dict[str, list[float]] = {name: [] for name in commands}
+        wall: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         order = list(commands)
         for _ in range(args.repeat):
             random.shuffle(order)
             for name in order:
-                times[name].append(_time(commands[name], env_of[name]))
-    report(times, args.repeat)
+                elapsed, used = _time(commands[name], env_of[name])
+                wall[name].append(elapsed)
+                cpu[name].append(used)
+    print(f"load average after the runs: {os.getloadavg()[0]:.2f} (2 cores)")
+    report("wall-clock", wall, args.repeat)
+    report("CPU (user+system)", cpu, args.repeat)
 
 
-def report(times: dict[str, list[float]], repeat: int) -> None:
-    print(f"sio plan vs import floor — medians of {repeat} interleaved runs, seconds (IQR)")
-    print(f"{'variant':<28} {'sio plan':>16} {'floor':>16} {'ratio':>6}  target ≤ {TARGET}×")
+def report(kind: str, times: dict[str, list[float]], repeat: int) -> None:
+    print(f"\nsio plan vs import floor, {kind} — medians of {repeat} interleaved runs, s (IQR)")
+    print(f"{'variant':<28} {'sio plan':>15} {'floor':>15} {'ratio':>6}  target ≤ {TARGET}×")
     for name, _arguments, floor_name, _with_db in VARIANTS:
         run, floor = times[name], times[f"floor {floor_name}"]
         ratio = statistics.median(run) / statistics.median(floor)
         verdict = "met" if ratio <= TARGET else "NOT met"
-        print(f"{name:<28} {_figure(run):>16} {_figure(floor):>16} {ratio:>5.2f}×  {verdict}")
+        print(f"{name:<28} {_figure(run):>15} {_figure(floor):>15} {ratio:>5.2f}×  {verdict}")
 
 
 def _figure(samples: list[float]) -> str:
@@ -107,10 +116,15 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def _time(command: list[str], env: dict[str, str]) -> float:
+def _time(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one run of ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, used
 
 
 def _import_municipalities(home: Path, csv: Path) -> None:
