@@ -4,11 +4,12 @@
     .venv/bin/python benchmarks/lookup.py --repeat 31
 
 Each variant is a fresh ``python -m sio_cli plan …`` process, as a user runs it, output to
-/dev/null; its floor is a fresh ``python -c "import …"`` of the third-party libraries that variant
-needs, by the entry points it uses (typer with ``typer.main``, pydantic's ``BaseModel`` and
-pendulum always; rich's ``Console`` and ``Table`` for the table; icalendar's ``Calendar`` for
-ICS). Variants: every format, with ``--kommune``, and with an application database that holds
-imported municipalities (the registry is then read from it).
+/dev/null. Its floor is a fresh process that imports exactly the library modules that variant
+ends up importing — every module in ``sys.modules`` at its exit that is not sio's own (typer,
+pydantic with the internals its first model loads, pendulum, rich or icalendar, sqlite3, …) —
+and does nothing else: what is left above the floor is sio's own code and the work it does.
+Variants: every format, with ``--kommune``, and with an application database that holds imported
+municipalities (the registry is then read from it).
 
 The processes are interleaved (one of each per repetition, in a shuffled order) so a neighbour's
 load falls on all of them alike. Each is measured twice over: wall-clock time and CPU time
@@ -22,6 +23,7 @@ Target: every variant ≤ 1.5 × its floor.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
@@ -35,14 +37,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 1.5
 
-BASE = "import typer, typer.main, pendulum; from pydantic import BaseModel"
-FLOORS = {  # the entry points of the libraries that `sio plan` uses
-    "json": BASE,
-    "table": f"{BASE}; from rich.console import Console; from rich.table import Table",
-    "ics": f"{BASE}; from icalendar import Calendar",
-}
+SIO_PACKAGES = {"sio_cli", "sio_domain", "tasks", "deployments", "flows", "__main__"}
+RECORD_MODULES = """
+import atexit, json, runpy, sys
+out = sys.argv.pop(1)
+atexit.register(lambda: open(out, "w").write(json.dumps(list(sys.modules))))
+sys.argv[0] = "sio"
+runpy.run_module("sio_cli", run_name="__main__")
+"""
+IMPORT_MODULES = """
+import importlib, json, sys
+for name in json.load(open(sys.argv[1])):
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass
+"""
 KOMMUNE = ("--kommune", "1714", "--model", "A")
-VARIANTS = (  # name, arguments after `sio plan`, floor, with a database
+VARIANTS = (  # name, arguments after `sio plan`, (unused), with a database
     ("json", ("sio-2016", "--format", "json"), "json", False),
     ("table", ("sio-2016", "--model", "A"), "table", False),
     ("ics", ("sio-2016", "--format", "ics"), "ics", False),
@@ -68,11 +80,12 @@ def main() -> None:
         for home in homes.values():
             home.mkdir()
         _import_municipalities(homes[True], Path(scratch) / "municipalities.csv")
-        commands = {f"floor {name}": _floor(libs) for name, libs in FLOORS.items()}
-        env_of = {name: _env(homes[False]) for name in commands}
+        commands: dict[str, list[str]] = {}
+        env_of: dict[str, dict[str, str]] = {}
         for name, arguments, _floor_name, with_db in VARIANTS:
+            env_of[name] = env_of[f"floor {name}"] = _env(homes[with_db])
             commands[name] = [sys.executable, "-m", "sio_cli", "plan", *arguments]
-            env_of[name] = _env(homes[with_db])
+            commands[f"floor {name}"] = _floor(arguments, env_of[name], Path(scratch))
         for name, command in commands.items():  # warm the file cache and check each works
             subprocess.run(command, env=env_of[name], cwd=ROOT, check=True, capture_output=True)
         wall: dict[str, list[float]] = {name: [] for name in commands}
@@ -92,8 +105,8 @@ def main() -> None:
 def report(kind: str, times: dict[str, list[float]], repeat: int) -> None:
     print(f"\nsio plan vs import floor, {kind} — medians of {repeat} interleaved runs, s (IQR)")
     print(f"{'variant':<28} {'sio plan':>15} {'floor':>15} {'ratio':>6}  target ≤ {TARGET}×")
-    for name, _arguments, floor_name, _with_db in VARIANTS:
-        run, floor = times[name], times[f"floor {floor_name}"]
+    for name, _arguments, _floor_name, _with_db in VARIANTS:
+        run, floor = times[name], times[f"floor {name}"]
         ratio = statistics.median(run) / statistics.median(floor)
         verdict = "met" if ratio <= TARGET else "NOT met"
         print(f"{name:<28} {_figure(run):>15} {_figure(floor):>15} {ratio:>5.2f}×  {verdict}")
@@ -104,8 +117,21 @@ def _figure(samples: list[float]) -> str:
     return f"{statistics.median(samples):.3f} ({q3 - q1:.3f})"
 
 
-def _floor(imports: str) -> list[str]:
-    return [sys.executable, "-c", imports]
+def _floor(arguments: tuple[str, ...], env: dict[str, str], scratch: Path) -> list[str]:
+    """A command importing the library modules that ``sio plan ARGUMENTS`` imports, and no more."""
+    record = scratch / f"modules-{abs(hash(arguments))}.json"
+    command = [sys.executable, "-c", RECORD_MODULES, str(record), "plan", *arguments]
+    subprocess.run(command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    bare = [sys.executable, "-c", "import sys, json; print(json.dumps(list(sys.modules)))"]
+    startup = set(json.loads(subprocess.run(bare, env=env, capture_output=True).stdout))
+    libraries = [
+        name
+        for name in json.loads(record.read_text())
+        if name.split(".")[0] not in SIO_PACKAGES and name not in startup
+    ]
+    floor = scratch / f"floor-{abs(hash(arguments))}.json"
+    floor.write_text(json.dumps(libraries))
+    return [sys.executable, "-c", IMPORT_MODULES, str(floor)]
 
 
 def _env(home: Path) -> dict[str, str]:
