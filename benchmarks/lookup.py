@@ -17,7 +17,8 @@ load falls on all of them alike. Each is measured twice over: wall-clock time an
 shared machine. Figures are medians with the interquartile range as the noise. Bytecode is cached
 as on an installed system (``PYTHONDONTWRITEBYTECODE`` is dropped for the measured processes).
 
-Target: every variant ≤ 1.5 × its floor.
+``--baseline DIR`` times another checkout's ``sio plan`` in the same interleaved runs (its ratio
+is to this checkout's floor). Target: every variant ≤ 1.5 × its floor.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +76,9 @@ IMPORTED = (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15, help="interleaved repetitions")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout of sio to time alongside (e.g. before)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         homes = {False: Path(scratch) / "empty", True: Path(scratch) / "with-db"}
@@ -81,20 +86,27 @@ def main() -> None:
             home.mkdir()
         _import_municipalities(homes[True], Path(scratch) / "municipalities.csv")
         commands: dict[str, list[str]] = {}
+        cwd_of: dict[str, Path] = defaultdict(lambda: ROOT)
         env_of: dict[str, dict[str, str]] = {}
         for name, arguments, _floor_name, with_db in VARIANTS:
             env_of[name] = env_of[f"floor {name}"] = _env(homes[with_db])
             commands[name] = [sys.executable, "-m", "sio_cli", "plan", *arguments]
+            if args.baseline:
+                env_of[f"baseline {name}"] = env_of[name]
+                commands[f"baseline {name}"] = commands[name]
+                cwd_of[f"baseline {name}"] = args.baseline.resolve()
             commands[f"floor {name}"] = _floor(arguments, env_of[name], Path(scratch))
         for name, command in commands.items():  # warm the file cache and check each works
-            subprocess.run(command, env=env_of[name], cwd=ROOT, check=True, capture_output=True)
+            subprocess.run(
+                command, env=env_of[name], cwd=cwd_of[name], check=True, capture_output=True
+            )
         wall: dict[str, list[float]] = {name: [] for name in commands}
         cpu: dict[str, list[float]] = {name: [] for name in commands}
         order = list(commands)
         for _ in range(args.repeat):
             random.shuffle(order)
             for name in order:
-                elapsed, used = _time(commands[name], env_of[name])
+                elapsed, used = _time(commands[name], env_of[name], cwd_of[name])
                 wall[name].append(elapsed)
                 cpu[name].append(used)
     print(f"load average after the runs: {os.getloadavg()[0]:.2f} (2 cores)")
@@ -104,12 +116,21 @@ def main() -> None:
 
 def report(kind: str, times: dict[str, list[float]], repeat: int) -> None:
     print(f"\nsio plan vs import floor, {kind} — medians of {repeat} interleaved runs, s (IQR)")
-    print(f"{'variant':<28} {'sio plan':>15} {'floor':>15} {'ratio':>6}  target ≤ {TARGET}×")
+    baseline = any(name.startswith("baseline ") for name in times)
+    print(
+        f"{'variant':<28} {'sio plan':>15} {'floor':>15} {'ratio':>6}  {'≤ 1.5×':<7}"
+        + (f" {'baseline':>15} {'ratio':>6}" if baseline else "")
+    )
     for name, _arguments, _floor_name, _with_db in VARIANTS:
         run, floor = times[name], times[f"floor {name}"]
         ratio = statistics.median(run) / statistics.median(floor)
         verdict = "met" if ratio <= TARGET else "NOT met"
-        print(f"{name:<28} {_figure(run):>15} {_figure(floor):>15} {ratio:>5.2f}×  {verdict}")
+        line = f"{name:<28} {_figure(run):>15} {_figure(floor):>15} {ratio:>5.2f}×  {verdict:<7}"
+        if baseline:
+            before = times[f"baseline {name}"]
+            against = statistics.median(before) / statistics.median(floor)
+            line += f" {_figure(before):>15} {against:>5.2f}×"
+        print(line)
 
 
 def _figure(samples: list[float]) -> str:
@@ -142,11 +163,11 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def _time(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+def _time(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
     """Wall-clock and CPU seconds of one run of ``command``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
