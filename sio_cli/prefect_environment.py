@@ -1,17 +1,32 @@
 """Prefect's settings for commands that run flows, decided before Prefect is imported.
 
-Without PREFECT_API_URL, flows report to Prefect's ephemeral local server; its files go under
-SIO_HOME (not ~/.prefect), in a database separate from sio's own (PREFECT-NOTES.md: one SQLite for
+Which server a ``sio run`` reports to, in this order: ``PREFECT_API_URL`` if set; else a server
+already answering on ``sio up``'s default address (its health check answers within a fraction of
+a second); else Prefect's temporary (ephemeral) local server, given a start-up timeout that
+survives a busy machine — with Prefect's 20 s default, two busy cores made most runs fail. Its
+files go under SIO_HOME (not ~/.prefect), in a database separate from sio's own (one SQLite for
 both locks up). Heartbeats are switched off for these short runs: they cost a second per run.
 """
 
 from __future__ import annotations
 
 import os
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from deployments.settings import Settings
+
+DEFAULT_API_URL = "http://127.0.0.1:4200/api"
+"""Where ``sio up`` serves the Prefect API unless told otherwise (its ``--port`` default)."""
+
+PROBE_TIMEOUT_SECONDS = 0.5
+EPHEMERAL_STARTUP_TIMEOUT_SECONDS = 240
+"""How long the temporary server may take to answer its health check (Prefect's default: 20)."""
+
+
+class ServerUnavailable(RuntimeError):
+    """Prefect's temporary server did not start; the message is one line saying what to do."""
 
 
 def configure(settings: Settings) -> None:
@@ -21,7 +36,51 @@ def configure(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(home / "storage"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
+    os.environ.setdefault(
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
+    )
     home.mkdir(parents=True, exist_ok=True)
+
+
+def choose_server(default_api_url: str = DEFAULT_API_URL) -> str:
+    """Point Prefect at the API to use; returns ``"given"``, ``"running"`` or ``"temporary"``.
+
+    ``"temporary"`` means Prefect's ephemeral server, started here (not lazily inside the first
+    flow run) so that a failure to start is reported in one line.
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        return "given"
+    if answers_health_check(default_api_url):
+        os.environ["PREFECT_API_URL"] = default_api_url
+        return "running"
+    start_temporary_server()
+    return "temporary"
+
+
+def answers_health_check(api_url: str, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
+    """True when a Prefect API at ``api_url`` answers its health check within ``timeout``."""
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as answer:  # noqa: S310
+            return bool(answer.status == 200)
+    except (OSError, ValueError):
+        return False
+
+
+def start_temporary_server() -> None:
+    """Start Prefect's ephemeral server, or raise ServerUnavailable in one line."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+    timeout = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+    try:
+        SubprocessASGIServer().start()
+    except Exception as error:  # noqa: BLE001 — Prefect raises RuntimeError with its output
+        cause = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise ServerUnavailable(
+            f"Prefect's temporary server did not start within {timeout} s ({cause}); start "
+            "`sio up` or set PREFECT_API_URL to a running Prefect server, or raise "
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+        ) from None
 
 
 @contextmanager
@@ -31,3 +90,21 @@ def quick_runs() -> Iterator[None]:
 
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
+
+
+def drain_and_exit(code: int = 0) -> None:
+    """Send what Prefect still holds (logs, events) to the API, then end the process at once.
+
+    Only for a run against a server this process did not start: interpreter shut-down (tearing
+    down Prefect's threads, loops and every module) cost a finished ``sio run`` about 0.5 s.
+    """
+    import sys
+
+    from prefect._internal.concurrency.services import QueueService
+
+    try:
+        QueueService.drain_all(timeout=10)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

@@ -33,8 +33,16 @@ def run(
     run_label: Annotated[str | None, typer.Option("--run", help="payout only: YYYYQn")] = None,
 ) -> None:
     """Run one flow exactly as its deployment would, at the given instant."""
+    import gc
+
     from deployments.settings import load_settings
-    from sio_cli.prefect_environment import configure, quick_runs
+    from sio_cli.prefect_environment import (
+        ServerUnavailable,
+        choose_server,
+        configure,
+        drain_and_exit,
+        quick_runs,
+    )
 
     with reported_errors():
         from flows.catalogue import FLOW_NAMES
@@ -46,7 +54,13 @@ def run(
         load_round(round_ref)
         parse_as_of(as_of, now=datetime.now().astimezone())
         settings = load_settings()
+        if kommune is not None:
+            _check_kommune(kommune, settings.resolved_database_url)
         configure(settings)
+        try:
+            server = choose_server()
+        except ServerUnavailable as error:
+            raise ValueError(str(error)) from None
         from prefect import tags
 
         from flows.catalogue import flow_named
@@ -55,9 +69,35 @@ def run(
         if flow == "payout":
             parameters = {"round_ref": round_ref, "run": run_label, "as_of": as_of}
         labels = [f"round:{round_ref}"] + ([f"kommune:{kommune}"] if kommune else [])
+        chosen = flow_named(flow)
+        # Everything imported is long-lived: keep it out of the collector's way for the run.
+        gc.collect()
+        gc.freeze()
         with quick_runs(), tags(*labels):
-            result = flow_named(flow)(**parameters)
+            result = chosen(**parameters)
     typer.echo(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    if server != "temporary" and _run_as_command():
+        drain_and_exit(0)  # nothing of ours left to stop: skip interpreter shut-down
+
+
+def _check_kommune(kommune: str, database_url: str) -> None:
+    """``--kommune`` must be a kommunenummer (4 digits) the registry knows, before anything runs."""
+    import re
+
+    from tasks.records.municipality_lookup import registry
+
+    if not re.fullmatch(r"\d{4}", kommune):
+        raise ValueError(f"--kommune: {kommune!r} is not a kommunenummer (4 digits)")
+    try:
+        registry(database_url).get(kommune)
+    except LookupError:
+        raise ValueError(f"--kommune: {kommune!r} is not a municipality in the registry") from None
+
+
+def _run_as_command() -> bool:
+    """True in a ``sio run`` process of its own (not the app invoked inside a test runner)."""
+    program = sys.argv[0].replace("\\", "/")
+    return program.endswith(("sio", "sio_cli/__main__.py")) and sys.argv[1:2] == ["run"]
 
 
 def up(

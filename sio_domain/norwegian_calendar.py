@@ -20,8 +20,9 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from functools import lru_cache
 
-import holidays
 import pendulum
+
+from sio_domain.norwegian_holidays import HOLIDAYS
 
 OSLO = pendulum.timezone("Europe/Oslo")
 """The trial's one time zone (Europe/Oslo): CET in winter, CEST in summer."""
@@ -31,8 +32,20 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 @lru_cache(maxsize=64)
 def _holidays_of(year: int) -> frozenset[date]:
-    # include_sundays=False: Sundays are handled as weekend days, the table keeps named holidays.
-    return frozenset(holidays.country_holidays("NO", years=year, include_sundays=False))
+    """The year's public holidays, from the table precomputed from the ``holidays`` package.
+
+    Loading the package itself loads every country's rules (about 0.1 s); the table holds Norway's
+    for 2000–2050, checked against the package by a unit test. Other years ask the package.
+    """
+    listed = HOLIDAYS.get(year)
+    if listed is None:
+        import holidays  # outside the table's years only
+
+        # include_sundays=False: Sundays are weekend days; the table keeps the named holidays.
+        return frozenset(holidays.country_holidays("NO", years=year, include_sundays=False))
+    return frozenset(
+        date(year, int(month_day[:2]), int(month_day[3:])) for month_day in listed.split()
+    )
 
 
 def is_public_holiday(day: date) -> bool:

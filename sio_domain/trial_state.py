@@ -258,7 +258,7 @@ class TrialState:
             start = moves[event.key]
             if start is None:
                 return None
-            return _moved(event, start)
+            return moved_event(event, start)
         agreed = self.meeting_times.get((kommunenummer, event.key))
         if agreed is not None:
             return event.model_copy(
@@ -283,7 +283,7 @@ class TrialState:
         return m.end.date
 
 
-def _moved(event: PlanEvent, start: datetime) -> PlanEvent:
+def moved_event(event: PlanEvent, start: datetime) -> PlanEvent:
     """The event at a new start, keeping its length (an all-day event becomes that day)."""
     local = start.astimezone(OSLO)
     if isinstance(event.start, datetime) and isinstance(event.end, datetime):

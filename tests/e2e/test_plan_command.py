@@ -166,13 +166,35 @@ def test_rounds_lists_the_three_shipped_rounds():
     assert rows[0]["application_deadline"] == "2015-12-01"
 
 
-def test_plan_does_not_import_prefect_or_the_database_layer():
+@pytest.mark.parametrize("with_database", [False, True], ids=["no database", "database"])
+def test_plan_does_not_import_prefect_the_orm_or_every_countrys_holidays(tmp_path, with_database):
+    # With a database, imported municipalities are read from it (sqlite3, not the ORM).
+    import os
+    from datetime import UTC, datetime
+
+    from tasks.records.municipality_store import import_municipalities
+
+    if with_database:
+        rows = tmp_path / "municipalities.csv"
+        rows.write_text(
+            "kommunenummer,name,valid_from,valid_to,successor,written_standard\n"
+            "1714,Stjørdal kommune,,2017-12-31,5035,bokmål\n",
+            encoding="utf-8",
+        )
+        url = f"sqlite:///{tmp_path / 'sio.db'}"
+        import_municipalities(rows, database_url=url, now=datetime(2026, 1, 5, tzinfo=UTC))
+    heavy = ("prefect", "sqlmodel", "sqlalchemy", "alembic", "holidays", "pydantic_settings")
     code = (
         "import sys; from typer.testing import CliRunner; from sio_cli.main import app; "
         "r = CliRunner().invoke(app, ['plan', 'sio-2016', '--kommune', '1714', '--model', 'A',"
         " '--format', 'ics']); assert r.exit_code == 0, r.output; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'sqlmodel')))"
+        "assert ('Stjørdal kommune' in r.output) is " + str(with_database) + ", r.output; "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIO_", "PREFECT_"))}
+    env["SIO_HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env, cwd=ROOT
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -127,3 +127,43 @@ def test_sio_up_on_a_port_in_use_says_so_in_one_line(tmp_path):
         f"sio: error: --port: 127.0.0.1:{port} is already in use (another sio up or Prefect "
         "server?); choose another with --port"
     )
+
+
+def test_sio_run_refuses_a_bad_or_unknown_kommune_before_anything_runs(tmp_path):
+    home = tmp_path / "home"
+    for kommune, expected in (
+        ("abc", "sio: error: --kommune: 'abc' is not a kommunenummer (4 digits)"),
+        ("17145", "sio: error: --kommune: '17145' is not a kommunenummer (4 digits)"),
+        ("9999", "sio: error: --kommune: '9999' is not a municipality in the registry"),
+    ):
+        done = sio(home, "run", "reminders", "--round", "sio-2016", "--kommune", kommune)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.strip() == expected
+    assert not (home / "prefect").exists()  # refused before Prefect was set up
+
+
+def test_a_temporary_server_that_does_not_start_in_time_is_one_line(tmp_path):
+    import pytest
+
+    from sio_cli.prefect_environment import DEFAULT_API_URL, answers_health_check
+
+    if answers_health_check(DEFAULT_API_URL):
+        pytest.skip("a Prefect server answers on sio up's default address")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIO_", "PREFECT_"))}
+    env.update(
+        SIO_HOME=str(tmp_path / "home"), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "sio_cli", "run", "reminders", "--round", "sio-2016"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("sio: error: Prefect's temporary server did not start within 0 s")
+    assert "sio up" in lines[0] and "PREFECT_API_URL" in lines[0]
