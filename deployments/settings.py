@@ -44,7 +44,13 @@ class Settings(BaseSettings):
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
+    smtp_starttls: bool = Field(
+        default=False, description="upgrade the SMTP connection with STARTTLS (port 587)"
+    )
+    smtp_tls: bool = Field(default=False, description="implicit TLS from the start (port 465)")
+    smtp_timeout_seconds: float = Field(
+        default=20.0, gt=0, le=300, description="how long to wait for the SMTP server's reply"
+    )
     mail_from: str = "sio@helsedir.no"
     staff_email: str | None = Field(
         default=None, description="where staff alerts go; unset means the sender address"
