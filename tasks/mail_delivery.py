@@ -397,8 +397,11 @@ def _record(
             else:
                 merged[address] = ("pending", reply)
         waiting = [address for address, (state, _) in merged.items() if state == "pending"]
-        refused = [f"{a}: {reply}" for a, (state, reply) in merged.items() if state != SENT]
-        reason = "; ".join(refused)
+        by_reply: dict[str, list[str]] = {}
+        for address, (recipient_state, reply) in merged.items():
+            if recipient_state != SENT:
+                by_reply.setdefault(reply, []).append(address)
+        reason = "; ".join(f"{', '.join(a)}: {reply}" for reply, a in by_reply.items())
         mail.replies = encode_replies(merged)
         if reason:  # kept after a later success: the last trouble, for the record
             mail.last_error = f"attempt {mail.attempts} at {now.isoformat()}: {reason}"
@@ -651,7 +654,9 @@ class SmtpTransport:
             raise
         except (smtplib.SMTPException, OSError) as error:
             self.close()
-            raise DeliveryError(f"{where}: connection lost: {error!r}", temporary=True) from None
+            raise DeliveryError(
+                f"{where}: connection lost: {_os_reason(error)}", temporary=True
+            ) from None
 
     def close(self) -> None:
         client, self._client = self._client, None
