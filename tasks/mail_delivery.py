@@ -28,13 +28,14 @@ import secrets
 import smtplib
 import socket
 import ssl
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
-from email.policy import SMTP as SMTP_POLICY
+from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Protocol
@@ -72,6 +73,33 @@ _CLAIMANT = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 _log = logging.getLogger(__name__)
 
 Recheck = Callable[[OutgoingMail, datetime], "str | None"]
+
+
+class MailPolicy(EmailPolicy):
+    """The SMTP policy (CRLF, 78-column folding), minus a fold straight after ``Subject:``.
+
+    The standard library moves a whole ASCII header value of 70–77 characters to a continuation
+    line, leaving ``Subject:`` alone on the first; some mail programs then show an empty subject
+    or a leading space. Such a value is folded at spaces instead.
+    """
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        folded = super().fold_binary(name, value)
+        linesep = self.linesep.encode("ascii")
+        if folded.startswith(f"{name}:".encode("ascii") + linesep) and str(value).isascii():
+            lines = textwrap.wrap(
+                " ".join(str(value).split()),
+                width=self.max_line_length or 78,
+                initial_indent=f"{name}: ",
+                subsequent_indent=" ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            folded = self.linesep.join(lines).encode("ascii") + linesep
+        return folded
+
+
+MAIL_POLICY = MailPolicy(linesep="\r\n")
 
 
 @dataclass(frozen=True)
@@ -588,7 +616,7 @@ class FileOutbox:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             with temporary.open("wb") as file:
-                file.write(message.as_bytes(policy=SMTP_POLICY))
+                file.write(message.as_bytes(policy=MAIL_POLICY))
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temporary, target)
@@ -643,7 +671,7 @@ class SmtpTransport:
                 return replies
             data_reply: bytes | str
             try:
-                code, data_reply = client.data(message.as_bytes(policy=SMTP_POLICY))
+                code, data_reply = client.data(message.as_bytes(policy=MAIL_POLICY))
             except smtplib.SMTPDataError as error:
                 client.rset()
                 code, data_reply = error.smtp_code, error.smtp_error
