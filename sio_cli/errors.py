@@ -112,7 +112,7 @@ def _describe_database_error(error: BaseException) -> str | None:
     if "readonly database" in lowered or "read-only" in lowered:
         return f"the database is read-only (SIO_HOME={home} or SIO_DATABASE_URL): {complaint}"
     if "unable to open database file" in lowered:
-        return f"cannot open the database in SIO_HOME={home}: does the folder exist and is it writable?"
+        return f"cannot open the database in SIO_HOME={home}: does the folder exist, writable?"
     if "database is locked" in lowered:
         return "the database is busy (another sio run holds it): try again in a minute"
     if "connection refused" in lowered or "could not connect" in lowered:
