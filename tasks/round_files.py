@@ -54,9 +54,7 @@ def load_round(reference: str) -> RoundDefinition:
             str(path), None, f"cannot be read: {error.strerror or error}"
         ) from None
     if len(data) > MAX_ROUND_FILE_BYTES:
-        raise RoundFileError(
-            str(path), None, f"too large (more than {MAX_ROUND_FILE_BYTES} bytes)"
-        )
+        raise RoundFileError(str(path), None, f"too large (more than {MAX_ROUND_FILE_BYTES} bytes)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
