@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 
@@ -59,6 +60,10 @@ def describe(error: BaseException) -> str:
 
 
 def _describe(error: BaseException) -> str:
+    if _is_storage_error(error):
+        full_or_read_only = _disk_state()
+        if full_or_read_only is not None:
+            return full_or_read_only
     if isinstance(error, KeyError) and error.args:
         return str(error.args[0])
     if isinstance(error, OSError):
@@ -122,6 +127,40 @@ def _describe_database_error(error: BaseException) -> str | None:
     if "does not exist" in lowered and "database" in lowered:
         return f"no such database (SIO_DATABASE_URL): {complaint}"
     return f"database error: {complaint}"
+
+
+def _is_storage_error(error: BaseException) -> bool:
+    if isinstance(error, OSError):
+        return True
+    try:
+        from sqlalchemy.exc import OperationalError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(error, OperationalError)
+
+
+def _disk_state() -> str | None:
+    """ "disk full in SIO_HOME=…" or "read-only" when the data folder's file system says so.
+
+    SQLite often reports either only as "disk I/O error" or "unable to open database file";
+    the file system itself knows better.
+    """
+    home = Path(os.environ.get("SIO_HOME", "~/.local/share/sio")).expanduser()
+    folder = home
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return None
+    if stats.f_flag & os.ST_RDONLY:
+        return (
+            f"read-only file system: SIO_HOME={home} cannot be written; remount it "
+            "read-write or choose another SIO_HOME"
+        )
+    if stats.f_bavail == 0 or stats.f_favail == 0:
+        return f"disk full in SIO_HOME={home}: free some space and run again"
+    return None
 
 
 def _first_line(error: BaseException) -> str:
