@@ -44,6 +44,7 @@ from sqlmodel import Session, col, select, update
 
 from deployments.settings import Settings
 from sio_domain.norwegian_calendar import OSLO
+from sio_domain.text_fields import FIRST_YEAR, LAST_YEAR
 from tasks.audit import record_audit
 from tasks.database import session_for
 from tasks.outbox import (
@@ -202,6 +203,10 @@ def deliver_pending(
         raise ValueError(f"attempts_per_run must be at least 1, not {attempts_per_run}")
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"as-of {now.isoformat()} must carry a time zone")
+    if not FIRST_YEAR <= now.year <= LAST_YEAR:
+        raise ValueError(f"as-of {now.isoformat()} is not in the years {FIRST_YEAR}–{LAST_YEAR}")
     with session_for(database_url) as session:
         skipped = skip_superseded(session, now=now, round_id=round_id)
         if skipped:  # audited in the same transaction as the skip

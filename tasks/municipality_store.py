@@ -14,6 +14,7 @@ from sio_domain.municipality_registry import (
     MunicipalityVersion,
     parse_municipalities_csv,
 )
+from sio_domain.text_fields import checked_text
 
 
 def stored_versions_if_any(database_url: str | None = None) -> list[MunicipalityVersion]:
@@ -54,6 +55,8 @@ def import_municipalities(path: Path, *, database_url: str, now: datetime) -> in
 
     text = _read(path)
     versions = parse_municipalities_csv(text, str(path))
+    for version in versions:  # control characters and personal numbers refused, masked
+        checked_text(f"{path}: kommunenummer {version.kommunenummer}, column name", version.name)
     MunicipalityRegistry([*shipped_versions(), *stored_versions(database_url), *versions])
     with session_for(database_url) as session:
         for version in versions:
