@@ -55,7 +55,9 @@ def main() -> None:
 
 def describe(error: BaseException) -> str:
     """One line saying what failed and what to do about it."""
-    text = _describe(error)
+    from sio_domain.personal_data import masked_text
+
+    text = masked_text(_describe(error))  # a personal identity number is never repeated
     return " ".join(text.split()) or type(error).__name__
 
 

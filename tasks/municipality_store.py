@@ -54,6 +54,8 @@ def import_municipalities(path: Path, *, database_url: str, now: datetime) -> in
     from tasks.tables import MunicipalityRecord
 
     text = _read(path)
+    for number, line in enumerate(text.splitlines(), start=1):  # before any echoing parser
+        checked_text(f"{path}: line {number}", line)
     versions = parse_municipalities_csv(text, str(path))
     for version in versions:  # control characters and personal numbers refused, masked
         checked_text(f"{path}: kommunenummer {version.kommunenummer}, column name", version.name)
