@@ -288,23 +288,39 @@ def _deliver_one(
     if claimed is None:
         return  # another run has it, or it is no longer due
     mail = claimed.mail
-    if recheck is not None and needs_recheck(mail):
-        no_longer_true = recheck(mail, now)
-        if no_longer_true:
-            _record_skip(database_url, mail_id, reason=no_longer_true, now=now, actor=actor)
-            outcome.skipped.append(mail.key)
-            return
-    message = compose_message(
-        key=mail.key,
-        recipients=mail.recipients.split(","),
-        subject=mail.subject,
-        body=mail.body,
-        attachments=claimed.attachments,
-        mail_from=settings.mail_from,
-        date=now,
-        installation=claimed.installation,
-        language=mail.language,
-    )
+    try:
+        if recheck is not None and needs_recheck(mail):
+            no_longer_true = recheck(mail, now)
+            if no_longer_true:
+                _record_skip(database_url, mail_id, reason=no_longer_true, now=now, actor=actor)
+                outcome.skipped.append(mail.key)
+                return
+        message = compose_message(
+            key=mail.key,
+            recipients=mail.recipients.split(","),
+            subject=mail.subject,
+            body=mail.body,
+            attachments=claimed.attachments,
+            mail_from=settings.mail_from,
+            date=now,
+            installation=claimed.installation,
+            language=mail.language,
+        )
+    except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
+        _log.exception("mail %s could not be prepared", mail.key)
+        problem = f"sio could not prepare it: {type(error).__name__}: {error}"
+        state, _, reason = _record(
+            database_url,
+            mail_id,
+            dict.fromkeys(claimed.to, (0, problem)),
+            now=now,
+            actor=actor,
+            retry_now=False,
+            max_attempts=max_attempts,
+            retry_after=retry_after,
+        )
+        _tally(outcome, mail.key, state, reason)
+        return
     sender = parseaddr(settings.mail_from)[1]
     to = claimed.to
     for attempt in range(1, attempts_per_run + 1):
@@ -330,12 +346,16 @@ def _deliver_one(
             break
         _log.warning("mail %s: temporary failure, trying again: %s", mail.key, reason)
         time.sleep(backoff_seconds * 2 ** (attempt - 1))
+    _tally(outcome, mail.key, state, reason)
+
+
+def _tally(outcome: _Outcome, key: str, state: str, reason: str) -> None:
     if state == SENT:
-        outcome.sent.append(mail.key)
+        outcome.sent.append(key)
         return
-    {FAILED: outcome.failed, DEAD: outcome.dead, QUEUED: outcome.deferred}[state].append(mail.key)
-    outcome.problems.append(FailedMail(mail.key, reason))
-    _log.warning("mail %s %s: %s", mail.key, state, reason)
+    {FAILED: outcome.failed, DEAD: outcome.dead, QUEUED: outcome.deferred}[state].append(key)
+    outcome.problems.append(FailedMail(key, reason))
+    _log.warning("mail %s %s: %s", key, state, reason)
 
 
 def _claim(database_url: str, mail_id: int, *, now: datetime) -> _Claimed | None:
@@ -422,7 +442,7 @@ def _record(
         assert mail is not None
         merged = recipient_replies(mail)
         for address, (code, text) in replies.items():
-            reply = f"{code} {text}".strip()
+            reply = f"{code} {text}".strip() if code else text
             if 200 <= code < 300:
                 merged[address] = (SENT, reply)
             elif 500 <= code < 600:

@@ -224,6 +224,26 @@ def test_recheck_skips_what_is_no_longer_true_and_records_why(
     assert sorted(m.message["X-SIO-Key"] for m in smtp.messages) == ["letter", "reminder/open"]
 
 
+def test_a_recheck_that_breaks_defers_that_message_and_the_others_go(
+    sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    url = load_settings().resolved_database_url
+    enqueue(url, "reminder/broken", kind="application_reminder", obligation="application")
+    enqueue(url, "letter", kind="decision_offer")
+
+    def recheck(mail: OutgoingMail, at: datetime) -> str | None:
+        raise KeyError(f"no such obligation {mail.obligation} at {at}")
+
+    report = deliver_pending(
+        url, settings_for(sio_home, smtp.port), now=NOW, recheck=recheck, **NO_WAIT
+    )
+
+    assert report.sent == ("letter",) and report.deferred == ("reminder/broken",)
+    assert "KeyError" in report.problems[0].error
+    assert stored(url, "reminder/broken").state == "queued"
+    dispose_engine(url)
+
+
 def test_superseded_reminders_are_skipped_only_while_queued(
     database_url: str, sio_home: Path, smtp: RecordingSmtpServer
 ) -> None:
