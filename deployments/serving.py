@@ -108,7 +108,7 @@ def ensure_zombie_automation() -> bool:
     from prefect.events.schemas.events import ResourceSpecification
 
     try:
-        Automation.read(name=ZOMBIE_AUTOMATION)
+        Automation.read(name=ZOMBIE_AUTOMATION)  # type: ignore[unused-coroutine]  # sync call here
         return False
     except ValueError:
         pass
