@@ -19,6 +19,9 @@ from typing import Any
 from deployments.settings import Settings
 
 SERVER_START_TIMEOUT = 120
+HEARTBEAT_SECONDS = 60  # Prefect's minimum is 30; a killed run is crashed after 3 missed beats
+ZOMBIE_AUTOMATION = "sio: mark flow runs without heartbeat crashed"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class ServerStartError(OSError):
@@ -29,7 +32,10 @@ def ensure_port_free(host: str, port: int) -> None:
     """Refuse early, naming the option, when something already listens on the address."""
     import socket
 
-    with socket.socket() as probe:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # SO_REUSEADDR: a port whose last connections linger in TIME-WAIT (a `sio up` stopped a
+        # moment ago) is free for a listening server, and the server itself binds with it too.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -39,20 +45,99 @@ def ensure_port_free(host: str, port: int) -> None:
             ) from None
 
 
+def is_local(host: str) -> bool:
+    """Only this machine can reach a server bound to ``host``."""
+    return host in LOCAL_HOSTS or host.startswith("127.")
+
+
+def ensure_safe_binding(host: str, settings: Settings) -> None:
+    """Refuse to offer the API and UI beyond this machine without authentication.
+
+    Anyone who reaches an unauthenticated Prefect API can start payout runs and read every
+    parameter; so ``--host`` other than localhost needs ``SIO_API_AUTH=user:password``.
+    """
+    if not is_local(host) and settings.api_auth is None:
+        raise ServerStartError(
+            f"--host {host}: refusing to serve the Prefect API and UI beyond this machine without "
+            "authentication; set SIO_API_AUTH=user:password (and use TLS in front of it)"
+        )
+
+
 def prefect_environment(settings: Settings, host: str, port: int) -> dict[str, str]:
-    """Environment for the Prefect server and its clients: own home, own database, local URL."""
+    """Environment for the Prefect server and its clients: own home, own database, local URL.
+
+    With ``SIO_API_AUTH`` the server requires HTTP Basic authentication
+    (``PREFECT_SERVER_API_AUTH_STRING``) and this process's clients send it
+    (``PREFECT_API_AUTH_STRING``). Served flow runs send a heartbeat every
+    ``HEARTBEAT_SECONDS`` (``PREFECT_FLOWS_HEARTBEAT_FREQUENCY``) so a killed run can be
+    marked crashed (`ensure_zombie_automation`).
+    """
     home = settings.home / "prefect"
     home.mkdir(parents=True, exist_ok=True)
-    return {
+    client_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    auth: dict[str, str] = {}
+    if settings.api_auth is not None:
+        secret = settings.api_auth.get_secret_value()
+        auth = {"PREFECT_SERVER_API_AUTH_STRING": secret, "PREFECT_API_AUTH_STRING": secret}
+    return auth | {
         "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": f"http://{host}:{port}/api",
+        "PREFECT_API_URL": f"http://{client_host}:{port}/api",
         "PREFECT_SERVER_API_HOST": host,
         "PREFECT_SERVER_API_PORT": str(port),
         "PREFECT_UI_API_URL": f"http://{host}:{port}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
         "PREFECT_LOCAL_STORAGE_PATH": str(home / "storage"),
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS),
     }
+
+
+def ensure_zombie_automation() -> bool:
+    """Create, once, the automation that marks a flow run crashed when its heartbeats stop.
+
+    A run killed with ``kill -9`` (or whose machine died) cannot report its own end and would
+    stay *Running* forever; Prefect's proactive trigger fires when no heartbeat, and no final
+    state, followed the last heartbeat within three heartbeat periods. Returns True if created.
+    """
+    from datetime import timedelta
+
+    from prefect.automations import Automation
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+
+    try:
+        Automation.read(name=ZOMBIE_AUTOMATION)  # type: ignore[unused-coroutine]  # sync call here
+        return False
+    except ValueError:
+        pass
+    Automation(
+        name=ZOMBIE_AUTOMATION,
+        description="A served flow run stopped sending heartbeats (killed): mark it crashed.",
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={
+                "prefect.flow-run.heartbeat",
+                "prefect.flow-run.Completed",
+                "prefect.flow-run.Failed",
+                "prefect.flow-run.Cancelled",
+                "prefect.flow-run.Crashed",
+            },
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=3 * HEARTBEAT_SECONDS),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED,
+                message=f"no heartbeat for {3 * HEARTBEAT_SECONDS} s: the run was killed",
+            )
+        ],
+    ).create()
+    return True
 
 
 def start_server(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

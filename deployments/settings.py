@@ -44,11 +44,30 @@ class Settings(BaseSettings):
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
+    smtp_starttls: bool = Field(
+        default=False, description="upgrade the SMTP connection with STARTTLS (port 587)"
+    )
+    smtp_tls: bool = Field(default=False, description="implicit TLS from the start (port 465)")
+    smtp_timeout_seconds: float = Field(
+        default=20.0, gt=0, le=300, description="how long to wait for the SMTP server's reply"
+    )
+    api_auth: SecretStr | None = Field(
+        default=None,
+        description="user:password for the Prefect API and UI of `sio up` (HTTP Basic)",
+    )
     mail_from: str = "sio@helsedir.no"
     staff_email: str | None = Field(
         default=None, description="where staff alerts go; unset means the sender address"
     )
+
+    @field_validator("api_auth")
+    @classmethod
+    def _user_colon_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            user, colon, password = value.get_secret_value().partition(":")
+            if not (user and colon and password):
+                raise ValueError("must be user:password (both non-empty)")
+        return value
 
     @field_validator("home")
     @classmethod
@@ -90,6 +109,7 @@ def _describe(error: ValidationError) -> str:
     for detail in error.errors(include_url=False):
         field = str(detail["loc"][0]) if detail["loc"] else "?"
         variable = f"{ENV_PREFIX}{field.upper()}"
-        shown = "(hidden)" if field == "smtp_password" else repr(detail.get("input"))
+        hidden = field in ("smtp_password", "api_auth", "database_url")
+        shown = "(hidden)" if hidden else repr(detail.get("input"))
         problems.append(f"{variable}={shown} is not valid: {detail['msg']}")
     return "; ".join(problems)

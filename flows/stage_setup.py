@@ -22,6 +22,7 @@ from sio_domain.trial_state import TrialState
 from tasks.intake.round_files import load_round
 from tasks.mail.mail_delivery import deliver_pending
 from tasks.runs.round_dashboard import dashboard_rows
+from tasks.runs.send_time_checks import send_time_check
 from tasks.runs.stage_run import StageRun, StageSummary
 from tasks.runs.stages import decide, summarise
 from tasks.storage.unit_of_work import unit_of_work
@@ -101,12 +102,25 @@ def stage_steps(stage: str, run: StageRun) -> StageSummary:
     cache_policy=NO_CACHE,
 )
 def _deliver_mail(run: StageRun) -> dict[str, int]:
-    """Send what the outbox holds for the round; a failure after retries fails the run."""
+    """Send what the outbox holds for the round, each reminder and invitation checked again at
+    the sending instant; an unusable server fails the task (and, after retries, the run), while
+    one message's refusal only marks that message (failed or dead, a task for staff)."""
     report = deliver_pending(
-        run.database_url, run.settings, now=run.as_of, round_id=run.round_def.id
+        run.database_url,
+        run.settings,
+        now=run.as_of,
+        round_id=run.round_def.id,
+        recheck=send_time_check(run.database_url, run.round_def),  # type: ignore[arg-type]
     )
-    get_run_logger().info("mail: %s sent, %s skipped", len(report.sent), len(report.skipped))
-    return {"sent": len(report.sent), "skipped": len(report.skipped)}
+    logger = get_run_logger()
+    logger.info("mail: %s sent, %s skipped", len(report.sent), len(report.skipped))
+    for problem in report.problems:
+        logger.warning("mail %s not delivered: %s", problem.key, problem.error)
+    counts = {"sent": len(report.sent), "skipped": len(report.skipped)}
+    for name in ("failed", "dead", "deferred"):
+        if getattr(report, name):
+            counts[name] = len(getattr(report, name))
+    return counts
 
 
 @task(

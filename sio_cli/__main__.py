@@ -1,5 +1,5 @@
 """``python -m sio_cli`` — the same as the ``sio`` console script."""
 
-from sio_cli.main import app
+from sio_cli.errors import main
 
-app(prog_name="sio")
+main()

@@ -104,21 +104,35 @@ def up(
     host: Annotated[str, typer.Option("--host", help="address the UI listens on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="port of the UI and API")] = 4200,
 ) -> None:
-    """Start the Prefect server with its UI and serve every deployment with its schedule."""
+    """Start the Prefect server with its UI and serve every deployment with its schedule.
+
+    Beyond localhost (``--host 0.0.0.0``) only with ``SIO_API_AUTH=user:password``.
+    """
     import os
 
-    from deployments.serving import ensure_port_free, prefect_environment, start_server
+    from deployments.serving import (
+        ensure_port_free,
+        ensure_safe_binding,
+        ensure_zombie_automation,
+        prefect_environment,
+        start_server,
+    )
     from deployments.settings import load_settings
 
     with reported_errors():
-        ensure_port_free(host, port)
         settings = load_settings()
+        ensure_safe_binding(host, settings)
+        ensure_port_free(host, port)
         env = prefect_environment(settings, host, port)
         os.environ.update(env)
         log = settings.home / "prefect" / "server.log"
         typer.echo(f"sio: starting the Prefect server (log: {log}) …", err=True)
         server = start_server(env, log)
     try:
+        try:
+            ensure_zombie_automation()
+        except Exception as error:  # noqa: BLE001 — serving matters more; say so in one line
+            typer.echo(f"sio: could not create the crashed-run automation: {error}", err=True)
         from prefect import serve
 
         from deployments.serving import build_deployments

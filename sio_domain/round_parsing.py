@@ -26,9 +26,46 @@ class RoundFileError(ValueError):
         super().__init__(where + message)
 
 
+MAX_ROUND_TEXT = 1_000_000  # characters; the shipped rounds are a few kilobytes
+MAX_NESTING = 32  # a round file is a few levels deep: [[municipalities]], a table, a list
+
+
 def parse_round(text: str, origin: str) -> RoundDefinition:
-    """Parse TOML (or JSON, when ``origin`` ends in ``.json``) into a round definition."""
-    data = _decode(text, origin)
+    """Parse TOML (or JSON, when ``origin`` ends in ``.json``) into a round definition.
+
+    Bounded before anything else: a text longer than ``MAX_ROUND_TEXT`` characters or nested
+    deeper than ``MAX_NESTING`` levels is refused with one line (never a RecursionError).
+    """
+    if len(text) > MAX_ROUND_TEXT:
+        raise RoundFileError(
+            origin, None, f"too large ({len(text)} characters; at most {MAX_ROUND_TEXT})"
+        )
+    if "\x00" in text:
+        raise RoundFileError(origin, None, "contains a NUL character: not a text file")
+    try:
+        data = _decode(text, origin)
+        _check_depth(data, origin)
+        return _validated(data, origin)
+    except RecursionError:
+        raise RoundFileError(
+            origin, None, f"nested too deeply (at most {MAX_NESTING} levels)"
+        ) from None
+
+
+def _check_depth(data: Any, origin: str) -> None:
+    """Refuse data nested deeper than ``MAX_NESTING``, walking without recursion."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise RoundFileError(origin, None, f"nested too deeply (at most {MAX_NESTING} levels)")
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+
+
+def _validated(data: dict[str, Any], origin: str) -> RoundDefinition:
     try:
         return RoundDefinition.model_validate(data)
     except ValidationError as error:

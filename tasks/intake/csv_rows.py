@@ -37,6 +37,9 @@ from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+from sio_domain.personal_data import find_personal_number, mask
+from sio_domain.text_fields import FIRST_YEAR, LAST_YEAR, text_problem
+
 OSLO_ZONE = ZoneInfo("Europe/Oslo")
 
 _KOMMUNENUMMER = re.compile(r"[0-9]{4}")
@@ -134,6 +137,8 @@ class CsvRow:
             return None
         if not _ISO_DATE.fullmatch(value):
             raise self.refuse(column, "is not a date (YYYY-MM-DD)")
+        if not FIRST_YEAR <= int(value[:4]) <= LAST_YEAR:
+            raise self.refuse(column, f"is not a date from {FIRST_YEAR} to {LAST_YEAR}")
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -151,6 +156,8 @@ class CsvRow:
             raise self.refuse(column, "is empty; a date and time (YYYY-MM-DDTHH:MM) is required")
         if not _ISO_DATETIME.fullmatch(value):
             raise self.refuse(column, "is not a date and time (YYYY-MM-DDTHH:MM[:SS][+01:00])")
+        if not FIRST_YEAR <= int(value[:4]) <= LAST_YEAR:
+            raise self.refuse(column, f"is not a date from {FIRST_YEAR} to {LAST_YEAR}")
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
@@ -219,7 +226,9 @@ def read_rows(
                         None,
                         f"expected {len(header)} fields ({','.join(header)}), got {len(cells)}",
                     )
-                yield CsvRow(name, line, dict(zip(header, map(_clean, cells), strict=True)))
+                row = dict(zip(header, map(_clean, cells), strict=True))
+                _refuse_unsafe_text(name, line, row)
+                yield CsvRow(name, line, row)
         except csv.Error as error:
             raise ImportRefused(
                 name, reader.line_num or 1, None, None, f"is not valid CSV: {error}"
@@ -269,6 +278,22 @@ def _header(
         if column not in seen:
             raise ImportRefused(name, 1, column, None, f"is missing from the header ({layout})")
     return header
+
+
+def _refuse_unsafe_text(name: str, line: int, row: Mapping[str, str]) -> None:
+    """Control characters, NUL and personal identity numbers are refused in every cell.
+
+    Shown masked: the refusal must not repeat a fødselsnummer (`sio_domain.personal_data`).
+    """
+    for column, value in row.items():
+        problem = text_problem(value, multiline=True)
+        if problem is None:
+            continue
+        number = find_personal_number(value)
+        shown = mask(number) if number is not None else value
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        raise ImportRefused(name, line, column, shown, problem)
 
 
 def _clean(cell: str) -> str:

@@ -35,6 +35,8 @@ from sio_domain.finance_files import (
     parse_expenditure_row,
     refuse_personal_data,
 )
+from sio_domain.personal_data import find_personal_number, mask
+from sio_domain.text_fields import MAX_AMOUNT_ORE, text_problem
 from tasks.storage.audit import record_audit
 from tasks.storage.tables import ActivityReport, ExpenditureRecord
 
@@ -72,6 +74,7 @@ def import_expenditure(path: Path, *, database_url: str, now: datetime) -> int:
             values = []
             for line, row, index in chunk:
                 parsed = parse_expenditure_row(row, index, resolve, str(path), line)
+                _refuse_out_of_range(str(path), line, "amount", parsed.amount_ore)
                 key = (parsed.kommunenummer, parsed.year, parsed.function)
                 if key in seen:
                     raise FinanceFileError(
@@ -112,6 +115,7 @@ def import_activity(path: Path, *, database_url: str, now: datetime) -> int:
             values = []
             for line, row, index in chunk:
                 parsed = parse_activity_row(row, index, resolve, str(path), line)
+                _refuse_out_of_range(str(path), line, "units", parsed.units_hundredths)
                 values.append(
                     {
                         "kommunenummer": parsed.kommunenummer,
@@ -195,6 +199,7 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str]
                 if not row or all(not cell.strip() for cell in row):
                     continue
                 refuse_personal_data(row, header, origin, line)
+                _refuse_unsafe_text(row, header, origin, line)
                 yield line, row, index
         except csv.Error as error:
             raise FinanceFileError(
@@ -204,6 +209,33 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str]
             raise FinanceFileError(
                 origin, reader.line_num + 1, None, None, f"not UTF-8 text (byte {error.start})"
             ) from None
+
+
+def _refuse_unsafe_text(row: Sequence[str], header: Sequence[str], origin: str, line: int) -> None:
+    """Control characters, NUL and personal identity numbers are refused in every cell (masked)."""
+    for position, cell in enumerate(row):
+        problem = text_problem(cell)
+        if problem is not None:
+            column = header[position] if position < len(header) else f"#{position + 1}"
+            number = find_personal_number(cell)
+            shown = mask(number) if number is not None else cell[:60]
+            raise FinanceFileError(origin, line, column, shown, problem)
+
+
+def _refuse_out_of_range(origin: str, line: int, column: str, hundredths: int) -> None:
+    """Amounts beyond any municipality's budget are a broken file, not a figure to pay from.
+
+    Bounded well below the database's 64-bit integers (9.2 × 10¹⁸), so an absurd figure is
+    refused in one line rather than overflowing on insert.
+    """
+    if hundredths > MAX_AMOUNT_ORE:
+        raise FinanceFileError(
+            origin,
+            line,
+            column,
+            f"{hundredths // 100}",
+            f"is out of range (at most {MAX_AMOUNT_ORE // 100})",
+        )
 
 
 def _chunks(rows: Iterator[Any]) -> Iterator[list[Any]]:

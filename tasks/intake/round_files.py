@@ -10,7 +10,9 @@ from importlib import resources
 from pathlib import Path
 
 from sio_domain.round_definition import RoundDefinition
-from sio_domain.round_parsing import RoundFileError, parse_round
+from sio_domain.round_parsing import MAX_ROUND_TEXT, RoundFileError, parse_round
+
+MAX_ROUND_FILE_BYTES = 4 * MAX_ROUND_TEXT  # UTF-8: at most four bytes a character
 
 _SHIPPED = resources.files("sio_domain") / "rounds"
 
@@ -41,9 +43,22 @@ def load_round(reference: str) -> RoundDefinition:
     """Load and validate a round by id or path; a bad or missing file raises RoundFileError."""
     path = round_file_path(reference)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:  # bounded: /dev/zero or a huge file is refused, not read
+            data = file.read(MAX_ROUND_FILE_BYTES + 1)
     except FileNotFoundError:
         raise RoundFileError(str(path), None, "no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise RoundFileError(str(path), None, f"cannot be read: {error}") from None
+    except IsADirectoryError:
+        raise RoundFileError(str(path), None, "is a folder, not a round file") from None
+    except OSError as error:
+        raise RoundFileError(
+            str(path), None, f"cannot be read: {error.strerror or error}"
+        ) from None
+    if len(data) > MAX_ROUND_FILE_BYTES:
+        raise RoundFileError(str(path), None, f"too large (more than {MAX_ROUND_FILE_BYTES} bytes)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RoundFileError(
+            str(path), None, f"not UTF-8 text (byte {error.start}: {data[error.start]:#04x})"
+        ) from None
     return parse_round(text, path.name if path.parent == Path(str(_SHIPPED)) else str(path))

@@ -17,6 +17,7 @@ from sio_domain.municipality_registry import (
     MunicipalityVersion,
     parse_municipalities_csv,
 )
+from sio_domain.text_fields import checked_text
 
 SQLITE_READ_TIMEOUT_SECONDS = 30  # a writer holding the lock (an import) is waited for
 
@@ -99,7 +100,11 @@ def import_municipalities(path: Path, *, database_url: str, now: datetime) -> in
     from tasks.storage.tables import MunicipalityRecord
 
     text = _read(path)
+    for number, line in enumerate(text.splitlines(), start=1):  # before any echoing parser
+        checked_text(f"{path}: line {number}", line)
     versions = parse_municipalities_csv(text, str(path))
+    for version in versions:  # control characters and personal numbers refused, masked
+        checked_text(f"{path}: kommunenummer {version.kommunenummer}, column name", version.name)
     MunicipalityRegistry([*shipped_versions(), *stored_versions(database_url), *versions])
     with session_for(database_url) as session:
         for version in versions:

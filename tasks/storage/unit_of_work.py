@@ -110,6 +110,7 @@ class UnitOfWork:
             now=state.as_of,
             obligation=letter.obligation,
             attachments=list(composed.attachments),
+            language=composed.standard,
         )
         if not queued:
             return

@@ -7,6 +7,7 @@ input, submits the decision through Prefect's API (as the UI form does) and read
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -37,14 +38,20 @@ STAGES = {
 }
 
 
-def _api(base: str, path: str, body: dict | None = None) -> object:
+API_AUTH = "sio-staff:test-passord-9"  # SIO_API_AUTH of the served API (HTTP Basic)
+
+
+def _api(base: str, path: str, body: dict | None = None, *, auth: str | None = API_AUTH) -> object:
     """One call to Prefect's REST API; 503 (its SQLite busy, PREFECT-NOTES.md) is retried."""
+    headers = {"Content-Type": "application/json"}
+    if auth is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
     for attempt in range(10):
         request = urllib.request.Request(
             base + path,
             data=json.dumps(body or {}).encode(),
             method="POST" if body is not None else "GET",
-            headers={"Content-Type": "application/json"},
+            headers=headers,
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:
@@ -95,6 +102,7 @@ def sio_up(tmp_path_factory, smtp_server):
         SIO_SMTP_HOST=smtp_server.host,
         SIO_SMTP_PORT=str(smtp_server.port),
         SIO_STAFF_EMAIL="staff@helsedir.no",
+        SIO_API_AUTH=API_AUTH,
     )
     log = (home / "sio-up.log").open("wb")
     process = subprocess.Popen(
@@ -125,6 +133,21 @@ def sio_up(tmp_path_factory, smtp_server):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
+
+
+def test_sio_up_requires_its_auth_string_and_marks_killed_runs_crashed(sio_up):
+    base, _, _, _ = sio_up
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _api(base, "/deployments/filter", {"limit": 1}, auth=None)
+    assert refused.value.code == 401
+    with pytest.raises(urllib.error.HTTPError):
+        _api(base, "/deployments/filter", {"limit": 1}, auth="sio-staff:wrong")
+
+    automations = _api(base, "/automations/filter", {})
+    [zombie] = [a for a in automations if a["name"].startswith("sio: mark flow runs")]
+    assert zombie["trigger"]["posture"] == "Proactive"
+    assert zombie["trigger"]["after"] == ["prefect.flow-run.heartbeat"]
+    assert [action["type"] for action in zombie["actions"]] == ["change-flow-run-state"]
 
 
 def test_sio_up_serves_every_stage_of_every_round_with_schedules(sio_up):

@@ -25,7 +25,13 @@ from tasks.documents.agreement_text import agreement_attachment
 from tasks.documents.calendar_files import plan_calendar
 from tasks.mail.mail_delivery import MailDeliveryFailed, deliver_pending, eml_filename, message_id
 from tasks.mail.mail_templates import render_mail
-from tasks.mail.outbox import Attachment, calendar_attachment, enqueue_mail
+from tasks.mail.outbox import (
+    Attachment,
+    calendar_attachment,
+    enqueue_mail,
+    installation_id,
+    undelivered,
+)
 from tasks.storage.database import dispose_engine, session_for
 from tasks.storage.tables import AuditEntry, OutgoingMail
 from tests.support.free_port import free_tcp_port
@@ -83,6 +89,11 @@ def row(url: str, key: str) -> OutgoingMail:
         return session.exec(select(OutgoingMail).where(OutgoingMail.key == key)).one()
 
 
+def expected_message_id(url: str, key: str, mail_from: str) -> str:
+    with session_for(url) as session:
+        return message_id(key, mail_from, installation_id(session))
+
+
 def audit_whats(url: str) -> list[str]:
     with session_for(url) as session:
         entries = session.exec(select(AuditEntry).order_by(col(AuditEntry.id)))
@@ -104,7 +115,8 @@ def test_a_message_goes_exactly_once_when_enqueue_and_delivery_run_twice(
     [mail] = smtp.messages
     assert mail.rcpt_tos == [STJORDAL]
     assert mail.mail_from == "sio@helsedir.no"
-    assert mail.message["Message-ID"] == message_id(key, settings.mail_from)
+    assert mail.message["Message-ID"] == expected_message_id(database_url, key, settings.mail_from)
+    assert mail.message["Content-Language"] == "nb"
     assert mail.message["Subject"].startswith("Påminnelse: søknadsfrist 1. desember 2015")
     assert "tirsdag 1. desember 2015" in mail.message.get_content()
     assert row(database_url, key).sent_at == NOW
@@ -151,7 +163,7 @@ def test_a_temporary_rejection_is_retried_and_then_delivered(
     assert stored.last_error is not None and "451" in stored.last_error
 
 
-def test_mail_failing_after_retries_fails_the_run_and_goes_on_the_next(
+def test_mail_failing_after_retries_is_deferred_and_goes_on_a_later_run(
     database_url: str, sio_home: Path, smtp: RecordingSmtpServer
 ) -> None:
     settings = smtp_settings(sio_home, smtp.port)
@@ -159,20 +171,44 @@ def test_mail_failing_after_retries_fails_the_run_and_goes_on_the_next(
     enqueue(database_url, "b/second", obligation=None, due_at=NOW + timedelta(minutes=1))
     smtp.reject_next(3)  # every attempt of the first message this run
 
-    with pytest.raises(MailDeliveryFailed) as failed:
-        deliver_pending(database_url, settings, now=NOW + timedelta(minutes=1), **NO_WAIT)
+    report = deliver_pending(database_url, settings, now=NOW + timedelta(minutes=1), **NO_WAIT)
 
-    assert failed.value.report.failed == ("a/first",)
-    assert failed.value.report.sent == ("b/second",)  # the others went on
-    assert "a/first" in str(failed.value) and "451" in str(failed.value)
+    assert report.deferred == ("a/first",)
+    assert report.sent == ("b/second",)  # the others went on
+    [problem] = report.problems
+    assert problem.key == "a/first" and "451" in problem.error
     stuck = row(database_url, "a/first")
-    assert (stuck.sent_at, stuck.attempts) == (None, 3)
+    assert (stuck.sent_at, stuck.attempts, stuck.state) == (None, 3, "queued")
     assert stuck.last_error is not None and "451" in stuck.last_error
+    assert stuck.next_attempt_at is not None and stuck.next_attempt_at > NOW + timedelta(minutes=1)
 
+    too_early = NOW + timedelta(minutes=2)  # before next_attempt_at: left alone
+    assert deliver_pending(database_url, settings, now=too_early, **NO_WAIT).sent == ()
     later = NOW + timedelta(days=1)
     assert deliver_pending(database_url, settings, now=later, **NO_WAIT).sent == ("a/first",)
     assert sorted(m.message["X-SIO-Key"] for m in smtp.messages) == ["a/first", "b/second"]
     assert row(database_url, "a/first").sent_at == later
+
+
+def test_temporary_failures_until_the_limit_make_a_dead_letter_shown_to_staff(
+    database_url: str, sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    settings = smtp_settings(sio_home, smtp.port)
+    enqueue(database_url, "a/first", obligation=None)
+    smtp.reject_next(4)
+    limits: dict[str, Any] = NO_WAIT | {"attempts_per_run": 2, "max_attempts": 4}
+
+    first = deliver_pending(database_url, settings, now=NOW, **limits)
+    second = deliver_pending(database_url, settings, now=NOW + timedelta(days=1), **limits)
+    third = deliver_pending(database_url, settings, now=NOW + timedelta(days=2), **limits)
+
+    assert (first.deferred, second.dead, third.sent) == (("a/first",), ("a/first",), ())
+    assert row(database_url, "a/first").state == "dead"
+    with session_for(database_url) as session:
+        [task] = undelivered(session)
+    assert (task.key, task.state, task.refused) == ("a/first", "dead", (STJORDAL,))
+    assert "451" in task.reason
+    assert smtp.messages == []
 
 
 @dataclass
@@ -199,38 +235,43 @@ def refusing_smtp() -> Iterator[tuple[RefusingHandler, int]]:
     controller.stop()
 
 
-def test_a_permanent_failure_is_not_retried_and_the_next_run_delivers_it(
+def test_a_permanent_failure_is_failed_once_shown_to_staff_and_later_runs_succeed(
     database_url: str, sio_home: Path, refusing_smtp: tuple[RefusingHandler, int]
 ) -> None:
     handler, port = refusing_smtp
     settings = smtp_settings(sio_home, port)
     enqueue(database_url, "a/refused")
 
-    with pytest.raises(MailDeliveryFailed, match="554"):
-        deliver_pending(database_url, settings, now=NOW, **NO_WAIT)
+    report = deliver_pending(database_url, settings, now=NOW, **NO_WAIT)
+
+    assert report.failed == ("a/refused",)
     assert row(database_url, "a/refused").attempts == 1
+    assert row(database_url, "a/refused").state == "failed"
     assert audit_whats(database_url) == ["mail_failed"]
+    with session_for(database_url) as session:
+        [task] = undelivered(session)
+    assert task.state == "failed" and "554 5.7.1 Message refused by policy" in task.reason
 
-    handler.refuse = False  # the postmaster fixed the policy
-    report = deliver_pending(database_url, settings, now=NOW + timedelta(days=1), **NO_WAIT)
+    handler.refuse = False  # the postmaster fixed the policy; a later run neither fails nor resends
+    later = deliver_pending(database_url, settings, now=NOW + timedelta(days=1), **NO_WAIT)
+    assert later.sent == () and later.failed == ()
+    assert handler.received == []
 
-    assert report.sent == ("a/refused",)
-    assert len(handler.received) == 1
 
-
-def test_an_unreachable_server_leaves_every_message_for_the_next_run(
+def test_an_unreachable_server_fails_the_run_and_leaves_every_message_unharmed(
     database_url: str, sio_home: Path, smtp: RecordingSmtpServer
 ) -> None:
     enqueue(database_url, "a/first", obligation=None)
     enqueue(database_url, "b/second", obligation=None)
     nobody_listens = smtp_settings(sio_home, free_tcp_port())
 
-    with pytest.raises(MailDeliveryFailed) as failed:
+    with pytest.raises(MailDeliveryFailed, match="unreachable") as failed:
         deliver_pending(database_url, nobody_listens, now=NOW, **NO_WAIT)
 
-    assert failed.value.report.failed == ("a/first", "b/second")
-    assert row(database_url, "a/first").attempts == 3  # retried with backoff
-    assert row(database_url, "b/second").attempts == 0  # not hammered as well
+    assert failed.value.report.sent == ()
+    assert "\n" not in str(failed.value)
+    assert [row(database_url, k).attempts for k in ("a/first", "b/second")] == [0, 0]
+    assert [row(database_url, k).state for k in ("a/first", "b/second")] == ["queued"] * 2
     report = deliver_pending(database_url, smtp_settings(sio_home, smtp.port), now=NOW, **NO_WAIT)
     assert report.sent == ("a/first", "b/second")
 
@@ -268,7 +309,7 @@ def test_without_smtp_the_outbox_folder_gets_a_parsable_eml_once(
     message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     assert message["To"] == STJORDAL
-    assert message["Message-ID"] == message_id(key, settings.mail_from)
+    assert message["Message-ID"] == expected_message_id(database_url, key, settings.mail_from)
     assert "1. desember 2015" in message["Subject"]
     [attachment] = message.iter_attachments()
     assert attachment.get_filename() == "samarbeidsavtale-sio-2016-modell-A-1714.pdf"

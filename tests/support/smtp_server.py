@@ -1,11 +1,14 @@
 """A real SMTP server on localhost that keeps what it receives, for the mail tests.
 
 It accepts any AUTH LOGIN/PLAIN credentials without TLS (and records them), so code that logs in
-can be tested too; it does not offer STARTTLS.
+can be tested too; it does not offer STARTTLS. Faults can be chosen: a 451 for the next messages
+(`reject_next`), a chosen reply for one recipient (`refuse_recipient`: 451 or 550 per address),
+and a server that hangs before answering DATA (`hang_for`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -38,6 +41,9 @@ class RecordingSmtpServer:
         self.messages: list[ReceivedMail] = []
         self.logins: list[tuple[str, str]] = []
         self._rejections_left = 0
+        self._recipient_replies: dict[str, list[str]] = {}
+        self._hang_seconds = 0.0
+        self.refuse_logins = False
         self._lock = threading.Lock()
         self._controller = Controller(
             self,
@@ -60,6 +66,9 @@ class RecordingSmtpServer:
             self.messages.clear()
             self.logins.clear()
             self._rejections_left = 0
+            self._recipient_replies.clear()
+            self._hang_seconds = 0.0
+            self.refuse_logins = False
 
     def messages_for(self, address: str) -> list[EmailMessage]:
         """The parsed messages that went to ``address``."""
@@ -71,7 +80,32 @@ class RecordingSmtpServer:
         with self._lock:
             self._rejections_left = count
 
+    def refuse_recipient(self, address: str, reply: str, times: int = 1_000_000) -> None:
+        """Answers RCPT TO ``address`` with ``reply`` (e.g. "550 5.1.1 No such user") ``times``."""
+        with self._lock:
+            self._recipient_replies[address.lower()] = [reply] * times
+
+    def hang_for(self, seconds: float) -> None:
+        """Waits ``seconds`` before answering each message's DATA (a hung server); 0 to stop."""
+        with self._lock:
+            self._hang_seconds = seconds
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        with self._lock:
+            planned = self._recipient_replies.get(address.lower())
+            if planned:
+                return planned.pop()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with self._lock:
+            hang = self._hang_seconds
+        if hang:
+            await asyncio.sleep(hang)
+            return TEMPORARY_FAILURE  # the client has given up by now; keep nothing
         with self._lock:
             if self._rejections_left > 0:
                 self._rejections_left -= 1
@@ -94,4 +128,6 @@ class RecordingSmtpServer:
         if isinstance(auth_data, LoginPassword):
             with self._lock:
                 self.logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        if self.refuse_logins:
+            return AuthResult(success=False, handled=False)
         return AuthResult(success=True)

@@ -11,12 +11,17 @@ from tasks.storage.tables.base import UtcDateTime
 
 
 class OutgoingMail(SQLModel, table=True):
-    """A message to one municipality's recipients (or to staff).
+    """A message to one municipality's recipients (or to staff), with its delivery state.
 
     ``key`` is unique: the guard that makes each message go once whatever Prefect retries or
-    re-runs (PREFECT-NOTES.md: its cache alone is not). ``sent_at`` is set only after the SMTP
-    server accepted the message; an unsent row is retried by the next run. ``skipped`` says why a
-    stale reminder was superseded instead of sent.
+    re-runs (its cache alone is not). ``state`` is one of `tasks.mail.outbox.MAIL_STATES`:
+    ``queued`` (waiting for ``due_at`` and ``next_attempt_at``), ``claimed`` (a delivery run,
+    ``claimed_by``, is talking to the SMTP server about it right now), ``sent`` (every recipient
+    accepted), ``failed`` (a recipient refused permanently, 5xx; the others were sent),
+    ``dead`` (temporary failures until the attempt limit) and ``skipped`` (no longer true or
+    superseded; ``skipped`` says why). ``replies`` is a JSON object: per recipient its state
+    (``sent``, ``failed``, ``pending``) and the SMTP server's reply. ``sent_at`` is set only
+    when the last recipient's acceptance was committed.
     """
 
     __tablename__ = "outgoing_mail"
@@ -36,6 +41,12 @@ class OutgoingMail(SQLModel, table=True):
     skipped: str | None = None
     attempts: int = 0
     last_error: str | None = None
+    state: str = Field(default="queued", index=True)
+    language: str = "nb"  # Content-Language: "nb" (bokmål) or "nn" (nynorsk)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    claimed_by: str | None = None  # "host:pid:token" of the run holding the claim
+    claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # wall clock
+    replies: str | None = Field(default=None, sa_type=Text)  # JSON: address -> state, reply
 
 
 class OutgoingAttachment(SQLModel, table=True):
@@ -48,3 +59,16 @@ class OutgoingAttachment(SQLModel, table=True):
     filename: str
     mimetype: str
     content: bytes = Field(sa_type=LargeBinary)
+
+
+class Installation(SQLModel, table=True):
+    """This installation's random identifier, made once when the database is created.
+
+    Why: Message-IDs are derived from the outbox key, and two installations (a test server and
+    production, two directorates' copies) use the same keys; the identifier keeps their
+    Message-IDs apart (RFC 5322 §3.6.4: globally unique).
+    """
+
+    __tablename__ = "sio_installation"
+
+    id: str = Field(primary_key=True)
