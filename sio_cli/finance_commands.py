@@ -1,8 +1,9 @@
-"""``sio payout``, ``sio ledger`` and ``sio adjust``: the trial's money (INTERFACE.md, Commands).
+"""``sio payout``, ``sio ledger`` and ``sio adjust``: the trial's money.
 
-Registered by sio_cli/main.py as ``app.command("payout")(finance_commands.payout)`` and likewise
-``ledger`` and ``adjust``. Errors go through :func:`sio_cli.errors.reported_errors` (one line on
-stderr, exit 1); only the requested output goes to stdout.
+``payout`` is the default command of the ``sio payout`` group (sio_cli/payout_commands.py);
+``ledger`` and ``adjust`` are registered by sio_cli/main.py. Errors go through
+:func:`sio_cli.errors.reported_errors` (one line on stderr, exit 1); only the requested output
+goes to stdout.
 """
 
 from __future__ import annotations
@@ -65,10 +66,37 @@ def payout(
             dry_run=dry_run,
             exports_dir=settings.exports_dir,
         )
+        if result.status == "paid":
+            deliver_statements(result)
     if output_format is PayoutFormat.json:
         typer.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
-        return
-    _print_payout(result)
+    else:
+        _print_payout(result)
+    if result.status == "awaiting_approval":
+        print_awaiting(result)
+
+
+def deliver_statements(result: PayoutResult) -> None:
+    """Send the statements a paid run queued, dated at the run's as-of instant."""
+    from deployments.settings import load_settings
+    from tasks.mail_delivery import deliver_pending
+
+    settings = load_settings()
+    deliver_pending(
+        settings.resolved_database_url, settings, now=result.as_of, round_id=result.round_id
+    )
+
+
+def print_awaiting(result: PayoutResult) -> None:
+    """On stderr: which approvals the run still needs, and the command that gives one."""
+    done = ", ".join(f"{a.role} {a.name}" for a in result.approvals) or "none"
+    typer.echo(
+        f"sio: run {result.run} of {result.round_id} awaits approval (proposal"
+        f" {result.fingerprint[:12]}; approved so far: {done}); nothing is paid until"
+        f" {' and '.join(result.awaiting)} approve: sio payout approve {result.round_id}"
+        f" --run {result.run} --as {result.awaiting[0]} --name NAME",
+        err=True,
+    )
 
 
 def ledger(
@@ -180,7 +208,12 @@ def _print_payout(result: PayoutResult) -> None:
     from sio_domain.money import format_amount
 
     console = Console()
-    titles = {"paid": "paid", "dry_run": "dry run, nothing written", "already_run": "already run"}
+    titles = {
+        "paid": "paid",
+        "dry_run": "dry run, nothing written",
+        "already_run": "already run",
+        "awaiting_approval": "proposal awaiting approval, nothing written",
+    }
     _print_lines(
         result.lines,
         title=f"Payout {result.round_id} {result.run} ({titles[result.status]}):"

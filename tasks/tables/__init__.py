@@ -16,8 +16,11 @@ from tasks.tables.base import UtcDateTime
 from tasks.tables.finance import (
     ActivityReport,
     AdjustmentRecord,
+    BankAccountRecord,
     ExpenditureRecord,
     LedgerLineRecord,
+    PayoutApprovalRecord,
+    PayoutProposalRecord,
     PayoutRunRecord,
     SystemAdaptationClaim,
 )
@@ -42,6 +45,7 @@ __all__ = [
     "ApplicationRecord",
     "AttendanceRecord",
     "AuditEntry",
+    "BankAccountRecord",
     "ContactRecord",
     "ExpenditureRecord",
     "LedgerLineRecord",
@@ -50,6 +54,8 @@ __all__ = [
     "OutgoingAttachment",
     "OutgoingMail",
     "ParticipationRecord",
+    "PayoutApprovalRecord",
+    "PayoutProposalRecord",
     "PayoutRunRecord",
     "ReplyRecord",
     "SelectionDecisionRecord",

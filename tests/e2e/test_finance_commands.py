@@ -17,15 +17,20 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from deployments.settings import load_settings
-from sio_cli import finance_commands
+from sio_cli import finance_commands, payment_records, payout_commands
 from tasks.database import dispose_engine, session_for
 from tasks.finance_imports import import_finance_file
 from tasks.tables import ParticipationRecord, SignatureRecord
+from tests.support.payout_approval import ATTESTANT, DISPONENT, record_payable
 
 app = typer.Typer(pretty_exceptions_enable=False)
-app.command("payout")(finance_commands.payout)
+app.add_typer(payout_commands.payout_app, name="payout")
 app.command("ledger")(finance_commands.ledger)
 app.command("adjust")(finance_commands.adjust)
+record_app = typer.Typer()
+record_app.command("account")(payment_records.record_account)
+record_app.command("claim")(payment_records.record_claim)
+app.add_typer(record_app, name="record")
 INTERFACE_KEYS = [
     "kommunenummer",
     "municipality",
@@ -66,6 +71,10 @@ def stjordal(sio_home: Path) -> Iterator[None]:
                     recorded_at=datetime(2016, 1, 29, tzinfo=UTC),
                 )
             )
+        record_payable(
+            session, "sio-2016", "1714", start=date(2016, 5, 1), end=date(2019, 4, 30),
+            at=datetime(2016, 1, 29, tzinfo=UTC),
+        )  # fmt: skip
         session.commit()
     kostra = sio_home / "kostra.csv"
     kostra.write_text("kommunenummer,year,function,amount\n1714,2015,254,900000000\n")
@@ -79,18 +88,33 @@ def invoke(*arguments: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def pay(run: str) -> dict[str, object]:
+    """Hold the run, approve it in both roles (which pays it) and return the paid run's JSON."""
+    code, out, err = invoke("payout", "sio-2016", "--run", run, "--format", "json")
+    assert code == 0 and json.loads(out)["status"] == "awaiting_approval", err
+    for role, name in (("disponent", DISPONENT), ("attestant", ATTESTANT)):
+        code, _, err = invoke("payout", "approve", "sio-2016", "--run", run, "--as", role,
+                              "--name", name)  # fmt: skip
+        assert code == 0, err
+    code, out, _ = invoke("payout", "sio-2016", "--run", run, "--format", "json")
+    result: dict[str, object] = json.loads(out)
+    return result
+
+
 @pytest.mark.usefixtures("stjordal")
 def test_payout_prints_the_runs_lines_as_json_and_writes_the_statement(sio_home: Path) -> None:
-    code, out, _ = invoke("payout", "sio-2016", "--run", "2016Q3", "--format", "json")
-    assert code == 0
-    result = json.loads(out)
-    assert (result["run"], result["status"], result["total"]) == ("2016Q3", "paid", result["total"])
-    assert [list(line) for line in result["lines"]] == [INTERFACE_KEYS] * len(result["lines"])
-    assert {line["period"] for line in result["lines"]} == {"2016Q2", "2016Q3"}
+    code, out, err = invoke("payout", "sio-2016", "--run", "2016Q3", "--format", "json")
+    proposal = json.loads(out)
+    assert code == 0 and proposal["status"] == "awaiting_approval" and "awaits approval" in err
+    assert [list(line) for line in proposal["lines"]] == [INTERFACE_KEYS] * len(proposal["lines"])
+    assert {line["period"] for line in proposal["lines"]} == {"2016Q2", "2016Q3"}
+    result = pay("2016Q3")
+    assert (result["run"], result["status"], result["total"]) == (
+        "2016Q3", "already_run", proposal["total"],
+    )  # fmt: skip
+    assert result["lines"] == proposal["lines"]
     statement = sio_home / "exports/statements/sio-2016/2016Q3/utbetaling-sio-2016-2016Q3-1714.xlsx"
     assert load_workbook(statement).active is not None
-    code, out, _ = invoke("payout", "sio-2016", "--run", "2016Q3", "--format", "json")
-    assert json.loads(out)["status"] == "already_run"
 
 
 @pytest.mark.usefixtures("stjordal")
@@ -103,7 +127,7 @@ def test_dry_run_shows_a_table_and_writes_nothing() -> None:
 
 @pytest.mark.usefixtures("stjordal")
 def test_ledger_exports_json_csv_and_xlsx(tmp_path: Path) -> None:
-    invoke("payout", "sio-2016", "--run", "2016Q2")
+    pay("2016Q2")
     code, out, _ = invoke("ledger", "sio-2016", "--format", "json", "--kommune", "5035")
     lines = json.loads(out)
     assert code == 0 and len(lines) == 2  # 5035 is Stjørdal's later number: same municipality
@@ -127,14 +151,14 @@ def test_ledger_exports_json_csv_and_xlsx(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("stjordal")
 def test_adjust_is_paid_by_the_next_run() -> None:
-    invoke("payout", "sio-2016", "--run", "2016Q2")
+    pay("2016Q2")
     code, _, err = invoke(
         "adjust", "sio-2016", "1714", "--period", "2016Q2", "--amount", "-1500.50",
         "--reason", "Tilbakebetaling etter revisjon",
     )  # fmt: skip
     assert code == 0 and "-1500.50" in err
-    code, out, _ = invoke("payout", "sio-2016", "--run", "2016Q3", "--format", "json")
-    adjustments = [line for line in json.loads(out)["lines"] if line["component"] == "adjustment"]
+    lines: list[dict[str, str]] = pay("2016Q3")["lines"]  # type: ignore[assignment]
+    adjustments = [line for line in lines if line["component"] == "adjustment"]
     assert [(a["period"], a["amount"]) for a in adjustments] == [("2016Q2", "-1500.50")]
 
 
