@@ -115,6 +115,36 @@ def horizon(run: Quarter) -> dict[Component, Quarter]:
     }
 
 
+LATE_RUNS = 4  # runs after the last participation quarter: late activity, corrections, claw-backs
+
+
+def run_quarters(round_def: RoundDefinition) -> tuple[Quarter, Quarter]:
+    """The first and last quarter a run of the round may be held in.
+
+    From the quarter of the round's collaboration start (or go-live, if earlier or alone) to
+    :data:`LATE_RUNS` quarters after the quarter of its effective end: the run after the end
+    settles the last quarter's ABF (design decision (D)), later ones pay late corrections.
+    """
+    milestones = round_def.milestones
+    starts = [milestones.go_live.date]
+    if milestones.collaboration_start is not None:
+        starts.append(milestones.collaboration_start.date)
+    last = Quarter.of(milestones.effective_end)
+    for _ in range(LATE_RUNS):
+        last = last.next()
+    return Quarter.of(min(starts)), last
+
+
+def check_run_quarter(round_def: RoundDefinition, run: Quarter) -> None:
+    """``ValueError`` for a run outside the round's payout quarters (one line, naming it)."""
+    first, last = run_quarters(round_def)
+    if not first <= run <= last:
+        raise ValueError(
+            f"--run {run.label}: {round_def.id} holds payout runs from {first.label}"
+            f" to {last.label}"
+        )
+
+
 def activity_window(
     round_def: RoundDefinition, participations: Sequence[Participation], run: Quarter
 ) -> tuple[Month, Month]:

@@ -49,7 +49,13 @@ from sio_domain.payout_approval import (
     same_person,
 )
 from sio_domain.payout_periods import Quarter
-from sio_domain.payout_run import PayoutInputs, PayoutPlan, activity_window, plan_payout
+from sio_domain.payout_run import (
+    PayoutInputs,
+    PayoutPlan,
+    activity_window,
+    check_run_quarter,
+    plan_payout,
+)
 from sio_domain.round_definition import RoundDefinition
 from sio_domain.services import SERVICE_CATALOGUE
 from sio_domain.settlement import line_key
@@ -155,7 +161,7 @@ def run_payout(
     ``progress(fraction, text)`` is called as the run proceeds (for a Prefect progress artifact).
     """
     round_def = _round(round_ref_or_definition)
-    quarter = Quarter.parse(run)
+    quarter = check_run_label(round_def, run)
     if as_of.tzinfo is None or as_of.utcoffset() is None:
         raise ValueError(f"as_of {as_of.isoformat()} must carry a time zone")
     with _without_gc_pauses():
@@ -170,6 +176,18 @@ def run_payout(
             actor,
             progress or (lambda fraction, text: None),
         )
+
+
+def check_run_label(round_ref_or_definition: str | RoundDefinition, run: str) -> Quarter:
+    """The quarter ``run`` names, if it is one the round holds a payout run in; else one
+    ``ValueError`` line naming ``--run`` (checked before anything runs)."""
+    round_def = _round(round_ref_or_definition)
+    try:
+        quarter = Quarter.parse(run)
+    except ValueError as error:
+        raise ValueError(f"--run: {error}") from None
+    check_run_quarter(round_def, quarter)
+    return quarter
 
 
 @contextmanager
@@ -246,7 +264,7 @@ def approve_payout(
     The approval, and the payment it completes, are one transaction.
     """
     round_def = _round(round_ref_or_definition)
-    quarter = Quarter.parse(run)
+    quarter = check_run_label(round_def, run)
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now {now.isoformat()} must carry a time zone")
     registry = load_registry(database_url)

@@ -23,7 +23,6 @@ from tasks.database import dispose_engine, session_for
 from tasks.finance_imports import import_activity, import_expenditure
 from tasks.ledger import LedgerLine, ledger_lines, record_adjustment, record_system_adaptation_claim
 from tasks.payout_engine import PayoutResult, run_payout
-from tests.support.payout_approval import record_payable, run_and_approve
 from tasks.tables import (
     LedgerLineRecord,
     ParticipationRecord,
@@ -31,6 +30,7 @@ from tasks.tables import (
     ReplyRecord,
     SignatureRecord,
 )
+from tests.support.payout_approval import record_payable, run_and_approve
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 R2016_END = date(2019, 4, 30)
@@ -241,7 +241,7 @@ def test_a_second_run_of_the_same_quarter_adds_nothing(db: Trial) -> None:
 
 
 def test_two_runs_of_one_quarter_at_the_same_time_pay_once(db: Trial) -> None:
-    """Two approved runs of one quarter at once (the CLI and a flow): one pays, one finds it paid."""
+    """Two approved runs of one quarter at once (CLI and flow): one pays, one finds it paid."""
     stjordal_2016(db)
     proposal = run_payout("sio-2016", "2016Q4", database_url=db.url, as_of=run_instant("2016Q4"))
     assert proposal.status == "awaiting_approval" and db.line_count() == 0
