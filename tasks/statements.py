@@ -165,11 +165,36 @@ def statement_mails(
                 kommunenummer=number,
                 recipients=addresses,
                 subject=text.subject,
-                body=text.body,
+                body=text.body.rstrip("\n") + approval_note(result, version.written_standard),
                 files=files,
             )
         )
     return mails, flags
+
+
+_APPROVAL_WORDS = {
+    "bokmål": ("Utbetalingen er godkjent", "budsjettdisponert av", "attestert av", "og"),
+    "nynorsk": ("Utbetalinga er godkjend", "budsjettdisponert av", "attestert av", "og"),
+}
+
+
+def approval_note(result: PayoutResult, standard: str) -> str:
+    """The run's two approvals as a closing paragraph, in the municipality's written standard.
+
+    Økonomiregelverket: budget commitment and attestation are documented before payment; the
+    statement says who did each, and when (Europe/Oslo).
+    """
+    from sio_domain.norwegian_calendar import OSLO
+
+    if not result.approvals:
+        return "\n"
+    lead, disposed, attested, joiner = _APPROVAL_WORDS.get(standard, _APPROVAL_WORDS["bokmål"])
+    words = {"disponent": disposed, "attestant": attested}
+    parts = [
+        f"{words[a.role]} {a.name} {a.approved_at.astimezone(OSLO):%d.%m.%Y kl. %H:%M}"
+        for a in result.approvals
+    ]
+    return f"\n\n{lead}: {f' {joiner} '.join(parts)}.\n"
 
 
 def finance_officers(
