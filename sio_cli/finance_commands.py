@@ -156,6 +156,13 @@ def adjust(
     period: Annotated[str, typer.Option("--period", metavar="YYYYQn", help="quarter it is for")],
     amount: Annotated[str, typer.Option("--amount", help="NOK, e.g. 150000.00 or -2500")],
     reason: Annotated[str, typer.Option("--reason", help="why (shown on the statement)")],
+    override_reason: Annotated[
+        str | None,
+        typer.Option(
+            "--override-reason",
+            help="allow a quarter the municipality does not take part in, and say why",
+        ),
+    ] = None,
 ) -> None:
     """Record an extraordinary payment or claw-back; the next payout run pays it."""
     from deployments.settings import load_settings
@@ -184,6 +191,19 @@ def adjust(
             ]
             if not taking_part:
                 raise ValueError(f"{kommune}: the municipality takes no part in {round_def.id}")
+            in_quarter = [
+                p
+                for p in taking_part
+                if p.start <= quarter.last_day and p.end >= quarter.first_day
+            ]
+            if not in_quarter and not (override_reason or "").strip():
+                spans = ", ".join(f"{p.start} to {p.end}" for p in taking_part)
+                raise ValueError(
+                    f"--period {quarter.label}: {kommune} takes part in {round_def.id} only"
+                    f" {spans}; give --override-reason to record it anyway"
+                )
+            if not in_quarter:
+                reason = f"{reason.strip()} (outside participation: {override_reason})"
             record_adjustment(
                 session,
                 round_id=round_def.id,

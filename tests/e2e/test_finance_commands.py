@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import sepaxml
 import typer
 from openpyxl import load_workbook
 from typer.testing import CliRunner
@@ -180,3 +181,120 @@ def test_mistakes_are_one_line_on_stderr(arguments: tuple[str, ...], message: st
     code, out, err = invoke(*arguments)
     assert code == 1 and out == ""
     assert err.startswith("sio: error:") and message in err
+
+
+@pytest.mark.usefixtures("stjordal")
+def test_the_run_pays_only_after_two_different_people_approved() -> None:
+    code, out, err = invoke("payout", "sio-2016", "--run", "2016Q3")
+    assert code == 0 and "awaiting approval" in out and "awaits approval" in err
+    code, _, err = invoke(
+        "payout", "approve", "sio-2016", "--run", "2016Q3", "--as", "disponent", "--name", "Kari"
+    )
+    assert code == 0 and "attestant" in err
+    code, _, err = invoke(
+        "payout", "approve", "sio-2016", "--run", "2016Q3", "--as", "attestant", "--name", "kari"
+    )
+    assert code == 1 and "role separation" in err and err.count("\n") == 1
+    assert json.loads(invoke("ledger", "sio-2016", "--format", "json")[1]) == []
+    code, _, err = invoke(
+        "payout", "approve", "sio-2016", "--run", "2016Q3", "--as", "attestant", "--name", "Ola"
+    )
+    assert code == 0 and "approved (disponent: Kari; attestant: Ola) and paid" in err
+    assert json.loads(invoke("ledger", "sio-2016", "--format", "json")[1])
+
+
+PAIN_001_XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
+
+
+@pytest.mark.usefixtures("stjordal")
+def test_the_payment_file_validates_against_pain_001_and_sums_to_the_run(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from lxml import etree
+
+    paid = pay("2016Q3")
+    target = tmp_path / "pain.xml"
+    code, _, err = invoke(
+        "payout", "file", "sio-2016", "--run", "2016Q3", "--output", str(target),
+        "--debtor-account", "7694 05 12340",
+    )  # fmt: skip
+    assert code == 0, err
+    document = etree.parse(str(target))
+    etree.XMLSchema(etree.parse(str(PAIN_001_XSD))).assertValid(document)
+    ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
+    amounts = [
+        Decimal(a) for a in document.xpath("//p:CdtTrfTxInf/p:Amt/p:InstdAmt/text()", namespaces=ns)
+    ]  # noqa: E501
+    assert (
+        sum(amounts)
+        == Decimal(str(paid["total"]))
+        == Decimal(document.xpath("string(//p:GrpHdr/p:CtrlSum)", namespaces=ns))
+    )
+    assert document.xpath("string(//p:CdtrAcct/p:Id/p:IBAN)", namespaces=ns) == "NO9386011117947"
+    assert document.xpath("//p:InstdAmt/@Ccy", namespaces=ns) == ["NOK"]
+    text = document.xpath("string(//p:RmtInf/p:Ustrd)", namespaces=ns)
+    assert "2016Q3" in text and "2016Q2-2016Q3" in text
+
+
+@pytest.mark.usefixtures("stjordal")
+def test_no_payment_file_before_the_run_is_approved(tmp_path: Path) -> None:
+    invoke("payout", "sio-2016", "--run", "2016Q3")
+    code, _, err = invoke(
+        "payout", "file", "sio-2016", "--run", "2016Q3", "--output", str(tmp_path / "p.xml"),
+        "--debtor-account", "76940512340",
+    )  # fmt: skip
+    assert code == 1 and "not approved and paid yet" in err
+    assert not (tmp_path / "p.xml").exists()
+
+
+@pytest.mark.usefixtures("stjordal")
+def test_record_account_checks_the_kontonummer() -> None:
+    code, _, err = invoke("record", "account", "sio-2016", "1714", "--account", "86011117948")
+    assert code == 1 and "--account" in err and "not a valid kontonummer" in err
+    code, _, err = invoke("record", "account", "sio-2016", "1714", "--account", "8601.11.17947")
+    assert code == 0 and "86011117947 recorded" in err
+
+
+@pytest.mark.usefixtures("stjordal")
+def test_a_system_adaptation_claim_is_paid_up_to_the_maximum() -> None:
+    code, _, err = invoke("record", "claim", "sio-2016", "1714", "--amount", "30000",
+                          "--on", "2016-06-01", "--reason", "Faktura 2016-117")  # fmt: skip
+    assert code == 0, err
+    code, _, err = invoke("record", "claim", "sio-2016", "1714", "--amount", "10000.01",
+                          "--on", "2016-06-02", "--reason", "Faktura 2016-118")  # fmt: skip
+    assert code == 1 and "above the round's maximum of 40000.00" in err
+    lines: list[dict[str, str]] = pay("2016Q3")["lines"]  # type: ignore[assignment]
+    claims = [line for line in lines if line["component"] == "system_adaptation"]
+    assert [line["amount"] for line in claims] == ["30000.00"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("payout", "sio-2016", "--run", "2016Q5"), "'2016Q5' is not a quarter"),
+        (("payout", "sio-2016", "--run", "2010Q1"), "sio-2016 holds payout runs from"),
+        (("payout", "sio-2016", "--run", "9999Q4", "--dry-run"), "holds payout runs from"),
+        (("payout", "approve", "sio-2016", "--run", "2016Q3", "--as", "disponent", "--name",
+          "Kari"), "no proposal to approve yet"),
+        (("adjust", "sio-2016", "1714", "--period", "2016Q1", "--amount", "1", "--reason", "x"),
+         "takes part in sio-2016 only 2016-05-01 to 2019-04-30"),
+        (("record", "claim", "sio-2016", "1714", "--amount", "-5", "--on", "2016-06-01",
+          "--reason", "x"), "--amount: a system-adaptation claim must be a positive amount"),
+        (("record", "claim", "sio-2016", "1714", "--amount", "5", "--on", "1. juni",
+          "--reason", "x"), "--on"),
+    ],
+)  # fmt: skip
+@pytest.mark.usefixtures("stjordal")
+def test_finance_mistakes_are_one_line(arguments: tuple[str, ...], message: str) -> None:
+    code, out, err = invoke(*arguments)
+    assert code == 1 and out == ""
+    assert err.startswith("sio: error:") and message in err and err.count("\n") == 1
+
+
+@pytest.mark.usefixtures("stjordal")
+def test_an_adjustment_outside_participation_needs_a_stated_reason() -> None:
+    code, _, err = invoke(
+        "adjust", "sio-2016", "1714", "--period", "2016Q1", "--amount", "500",
+        "--reason", "Forskudd", "--override-reason", "Vedtak 2016/12: forskudd før oppstart",
+    )  # fmt: skip
+    assert code == 0, err
