@@ -78,7 +78,7 @@ def write_payment_file(
                 f" (sio payout approve {round_def.id} --run {quarter.label} …)"
             )
         lines = ledger_lines(session, round_def.id, run=quarter.label)
-        found = _accounts(session, registry, {line.kommunenummer for line in lines}, now)
+        found = _accounts(session, registry, {line.kommunenummer for line in lines})
     paid = [PaidAmount(x.kommunenummer, x.municipality, x.period, x.amount) for x in lines]
     planned, flags = transfers(round_def.id, quarter.label, paid, found)
     execution = next_working_day(now.astimezone(OSLO).date())
@@ -102,10 +102,8 @@ def _iban(option: str, account: str) -> str:
         raise ValueError(f"{option}: {error}") from None
 
 
-def _accounts(
-    session: Session, registry: MunicipalityRegistry, payees: set[str], now: datetime
-) -> dict[str, str]:
-    recorded = queries.bank_accounts(session, now)
+def _accounts(session: Session, registry: MunicipalityRegistry, payees: set[str]) -> dict[str, str]:
+    recorded = queries.bank_accounts(session)
     found = {}
     for payee in payees:
         account = account_of(payee, registry, recorded)

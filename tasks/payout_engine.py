@@ -515,8 +515,8 @@ def _compute(
             (number, amount, entered.astimezone(OSLO).date())
             for number, amount, entered in queries.adaptation_claims(session, round_def.id, as_of)
         ],
-        duties_done=queries.duties_done(session, round_def.id, as_of),
-        accounts=queries.bank_accounts(session, as_of),
+        duties_done=queries.duties_done(session, round_def.id),
+        accounts=queries.bank_accounts(session),
     )
     on = as_of.astimezone(OSLO).date()
     plan = plan_payout(round_def, quarter, on=on, registry=context.registry, inputs=inputs)

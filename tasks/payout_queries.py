@@ -343,13 +343,16 @@ def lock_round(session: Session, round_id: str) -> None:
         session.connection().execute(text("UPDATE payout_run SET run = run WHERE 0 = 1"))
 
 
-def duties_done(session: Session, round_id: str, as_of: datetime) -> dict[str, dict[str, date]]:
-    """Per participation number: duties (``annual_report:<year>``) recorded done by ``as_of``."""
+def duties_done(session: Session, round_id: str) -> dict[str, dict[str, date]]:
+    """Per participation number: duties (``annual_report:<year>``) recorded done, and the day.
+
+    The day done is what counts (the run compares it with its own day), as a signature counts
+    from the day the directorate received it: staff record both after the fact.
+    """
     rows = session.exec(
         select(ActivityStatus).where(
             col(ActivityStatus.round_id) == round_id,
             col(ActivityStatus.activity_key).startswith("annual_report:"),
-            col(ActivityStatus.recorded_at) <= as_of,
         )
     ).all()
     done: dict[str, dict[str, date]] = {}
@@ -358,12 +361,17 @@ def duties_done(session: Session, round_id: str, as_of: datetime) -> dict[str, d
     return done
 
 
-def bank_accounts(session: Session, as_of: datetime) -> dict[str, str]:
-    """Per kommunenummer: the latest account recorded by ``as_of``."""
+def bank_accounts(session: Session) -> dict[str, str]:
+    """Per kommunenummer: the latest account recorded.
+
+    An account is a standing fact, not a decision of trial time: the latest one is where money
+    goes, whenever the run's instant. Recording one changes a held proposal (the hold lifts), so
+    that proposal needs its approvals again.
+    """
     rows = session.exec(
-        select(BankAccountRecord.kommunenummer, BankAccountRecord.account)
-        .where(col(BankAccountRecord.recorded_at) <= as_of)
-        .order_by(col(BankAccountRecord.recorded_at), col(BankAccountRecord.id))
+        select(BankAccountRecord.kommunenummer, BankAccountRecord.account).order_by(
+            col(BankAccountRecord.recorded_at), col(BankAccountRecord.id)
+        )
     ).all()
     return dict(rows)
 
