@@ -192,9 +192,7 @@ def adjust(
             if not taking_part:
                 raise ValueError(f"{kommune}: the municipality takes no part in {round_def.id}")
             in_quarter = [
-                p
-                for p in taking_part
-                if p.start <= quarter.last_day and p.end >= quarter.first_day
+                p for p in taking_part if p.start <= quarter.last_day and p.end >= quarter.first_day
             ]
             if not in_quarter and not (override_reason or "").strip():
                 spans = ", ".join(f"{p.start} to {p.end}" for p in taking_part)

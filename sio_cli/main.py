@@ -35,13 +35,19 @@ decide_app = typer.Typer(help="Record a decision.", no_args_is_help=True)
 decide_app.command("selection")(run_commands.decide_selection)
 app.add_typer(decide_app, name="decide")
 
-from sio_cli import finance_commands, payment_records, payout_commands  # noqa: E402
+from sio_cli import (  # noqa: E402
+    finance_commands,
+    forecast_commands,
+    payment_records,
+    payout_commands,
+)
 
 app.add_typer(payout_commands.payout_app, name="payout")
 record_commands.record_app.command("account")(payment_records.record_account)
 record_commands.record_app.command("claim")(payment_records.record_claim)
 app.command("ledger")(finance_commands.ledger)
 app.command("adjust")(finance_commands.adjust)
+app.command("forecast")(forecast_commands.forecast)
 
 from sio_cli.db_commands import db_app  # noqa: E402
 

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from deployments.settings import load_settings
-from sio_cli import finance_commands, payment_records, payout_commands
+from sio_cli import finance_commands, forecast_commands, payment_records, payout_commands
 from tasks.database import dispose_engine, session_for
 from tasks.finance_imports import import_finance_file
 from tasks.tables import ParticipationRecord, SignatureRecord
@@ -298,3 +298,47 @@ def test_an_adjustment_outside_participation_needs_a_stated_reason() -> None:
         "--reason", "Forskudd", "--override-reason", "Vedtak 2016/12: forskudd før oppstart",
     )  # fmt: skip
     assert code == 0, err
+
+
+def import_activity(sio_home: Path, rows: list[str]) -> None:
+    path = sio_home / "activity.csv"
+    path.write_text("kommunenummer,month,service_code,units\n" + "\n".join(rows) + "\n")
+    import_finance_file("activity", path, load_settings())
+
+
+@pytest.mark.usefixtures("stjordal")
+def test_the_forecast_converges_on_what_is_paid(sio_home: Path, tmp_path: Path) -> None:
+    forecast_app = typer.Typer()
+    forecast_app.command("forecast")(forecast_commands.forecast)
+    forecast_app.command("ledger")(finance_commands.ledger)  # two commands: a group, as in sio
+
+    def forecast_json(year: int) -> dict[str, dict[str, str]]:
+        result = CliRunner().invoke(
+            forecast_app, ["forecast", "sio-2016", "--year", str(year), "--format", "json"]
+        )
+        assert result.exit_code == 0, result.stderr
+        return {row["component"]: row for row in json.loads(result.stdout)}
+
+    import_activity(sio_home, ["1714,2016-05,home_nursing,100", "1714,2016-06,home_nursing,100"])
+    early = forecast_json(2016)
+    assert set(early) == {"lump_sum", "income_supplement", "abf"}
+    assert early["income_supplement"]["forecast"] == "16666666.67"  # May–Dec, capped
+    # 2 months reported at 750 NOK/hour, 6 projected at the average of 100 hours a month
+    assert early["abf"]["forecast"] == f"{8 * 100 * 750}.00"
+    assert "2 months reported" in early["abf"]["assumption"]
+    assert early["abf"]["paid_to_date"] == "0.00"
+    months = [f"1714,2016-{m:02d},home_nursing,{40 * m}" for m in range(7, 13)]
+    import_activity(sio_home, months)
+    for run in ("2016Q3", "2016Q4", "2017Q1"):
+        pay(run)
+    late = forecast_json(2016)
+    for component in ("lump_sum", "income_supplement", "abf"):
+        assert late[component]["forecast"] == late[component]["paid_to_date"], component
+    expected = (200 + sum(40 * m for m in range(7, 13))) * 750
+    assert late["abf"]["forecast"] == f"{expected}.00"
+    target = tmp_path / "forecast.xlsx"
+    result = CliRunner().invoke(
+        forecast_app,
+        ["forecast", "sio-2016", "--year", "2016", "--format", "xlsx", "--output", str(target)],
+    )
+    assert result.exit_code == 0 and load_workbook(target).active.max_row == 2 + 3  # type: ignore[union-attr]
