@@ -342,3 +342,17 @@ def test_the_forecast_converges_on_what_is_paid(sio_home: Path, tmp_path: Path) 
         ["forecast", "sio-2016", "--year", "2016", "--format", "xlsx", "--output", str(target)],
     )
     assert result.exit_code == 0 and load_workbook(target).active.max_row == 2 + 3  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("label", ["2016Q5", "2010Q1", "9999Q4"])
+@pytest.mark.usefixtures("sio_home")
+def test_sio_run_payout_refuses_a_bad_run_in_one_line(label: str) -> None:
+    from sio_cli import run_commands
+
+    run_app = typer.Typer(pretty_exceptions_enable=False)
+    run_app.command("run")(run_commands.run)
+    run_app.command("ledger")(finance_commands.ledger)
+    result = CliRunner().invoke(run_app, ["run", "payout", "--round", "sio-2016", "--run", label])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("sio: error: --run") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
