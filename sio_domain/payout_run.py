@@ -170,11 +170,14 @@ def plan_payout(
     outcomes: dict[str, PayeeOutcome] = {}
     owed: list[Entitlement] = []
     growth = GrowthIndex(round_def.financing, first_trial_year(round_def))
+    by_number: dict[str, list[Participation]] = {}
+    for participation in ours:
+        by_number.setdefault(participation.kommunenummer, []).append(participation)
     for payee, schedule in schedules.items():
         started = min(schedule.months).quarter <= run
         outcome = PayeeOutcome(payee, registry.get(payee).name, schedule.model, started)
         outcome.problems += _clearance(round_def, schedule, inputs.agreements, on)
-        outcome.problems += _duties(round_def, schedule, ours, inputs.duties_done, on)
+        outcome.problems += _duties(round_def, schedule, by_number, inputs.duties_done, on)
         if inputs.accounts is not None and account_of(payee, registry, inputs.accounts) is None:
             outcome.problems.append("no valid bank account (kontonummer) recorded")
         try:
@@ -233,7 +236,7 @@ def account_of(
 def _duties(
     round_def: RoundDefinition,
     schedule: PayeeSchedule,
-    participations: Sequence[Participation],
+    participations: Mapping[str, Sequence[Participation]],
     done: Mapping[str, Mapping[str, date]],
     on: date,
 ) -> list[str]:
@@ -243,9 +246,7 @@ def _duties(
     rule = round_def.annual_report
     problems = []
     for member in schedule.members:
-        for participation in participations:
-            if participation.kommunenummer != member:
-                continue
+        for participation in participations.get(member, ()):
             prefix = "" if member == schedule.kommunenummer else f"{member}: "
             problems += [
                 prefix + problem
