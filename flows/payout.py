@@ -95,7 +95,7 @@ def pay(round_ref: str, label: str, as_of: datetime, dry_run: bool, progress_id:
         database_url=settings.resolved_database_url,
         as_of=as_of,
         dry_run=dry_run,
-        exports_dir=settings.exports_dir,
+        exports_dir=settings.exports_dir / "payouts",
         actor=f"flow-run:{flow_run.id}",
         progress=report,
     )
@@ -114,7 +114,7 @@ def approve(round_ref: str, label: str, answer: ApprovalInput) -> Any:
         database_url=settings.resolved_database_url,
         now=datetime.now(UTC),
         via="prefect-ui",
-        exports_dir=settings.exports_dir,
+        exports_dir=settings.exports_dir / "payouts",
         actor=f"flow-run:{flow_run.id}",
     )
 

@@ -12,7 +12,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -25,7 +24,7 @@ _DEFAULT = "hold"
 class _RunByDefault(TyperGroup):
     """A group whose first argument, when not a subcommand, is the default command's ROUND."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = [_DEFAULT, *args]
         return super().parse_args(ctx, args)

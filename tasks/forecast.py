@@ -66,7 +66,7 @@ def _units(
     last = Month.of(now.astimezone(OSLO).date())
     latest = queries.latest_activity(first=first, last=last, as_of=now)
     rows = session.exec(
-        select(  # type: ignore[call-overload]
+        select(
             latest.c.kommunenummer,
             latest.c.month,
             latest.c.service_code,

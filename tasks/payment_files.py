@@ -165,7 +165,7 @@ def _amount(value: Decimal) -> str:
 
 
 def _element(tag: str, *, nsmap: dict[str | None, str]) -> etree._Element:
-    return etree.Element(f"{{{NAMESPACE}}}{tag}", nsmap=nsmap)  # type: ignore[dict-item]
+    return etree.Element(f"{{{NAMESPACE}}}{tag}", nsmap=nsmap)  # type: ignore[arg-type]
 
 
 def _child(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
