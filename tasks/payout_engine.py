@@ -279,6 +279,7 @@ def approve_payout(
                 f"--run {quarter.label}: no proposal to approve yet; hold the run first"
                 f" (sio payout {round_def.id} --run {quarter.label})"
             )
+        _refuse_out_of_order(session, round_def.id, quarter, stored.as_of)
         shown = fingerprint or stored.fingerprint
         result = _propose(session, context, stored.as_of, lambda fraction, text: None)
         if result.fingerprint != shown:

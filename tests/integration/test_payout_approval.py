@@ -182,3 +182,28 @@ def test_a_payee_without_a_valid_account_is_held_and_flagged(db: Trial) -> None:
     proposal = hold(db)
     assert proposal.lines == []  # type: ignore[attr-defined]
     assert proposal.held[0].reasons == ["no valid bank account (kontonummer) recorded"]  # type: ignore[attr-defined]
+
+
+def test_an_earlier_quarter_cannot_be_approved_after_a_later_one_was_paid(db: Trial) -> None:
+    stjordal_2016(db)
+    hold(db)  # 2016Q3 awaits approval …
+    db.run("sio-2016", "2016Q4")  # … while 2016Q4 is proposed, approved and paid
+    with pytest.raises(ValueError, match="already been held"):
+        approve(db, "disponent", DISPONENT)
+
+
+def test_the_approval_form_shows_the_proposal_and_asks_for_the_missing_role(db: Trial) -> None:
+    from flows.payout import ApprovalInput, _form, validated_parameters
+
+    stjordal_2016(db)
+    hold(db)
+    result = approve(db, "disponent", DISPONENT)
+    form = _form(result)
+    assert issubclass(form, ApprovalInput)
+    defaults = {name: field.default for name, field in form.model_fields.items()}
+    assert defaults["role"] == "attestant"
+    assert defaults["fingerprint"] == result.fingerprint  # type: ignore[attr-defined]
+    text = form._description  # type: ignore[attr-defined]
+    assert result.fingerprint in text and DISPONENT in text  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="^--run: '2016Q5' is not a quarter"):
+        validated_parameters("sio-2016", "2016Q5", None, run_instant(Q3))
