@@ -597,7 +597,7 @@ def _write(
             for line in result.lines[start : start + _CHUNK]
         ]
         session.execute(insert(table), rows)
-        total_ore += sum(row["amount_ore"] for row in rows)
+        total_ore += sum(to_ore(line.amount) for line in result.lines[start : start + _CHUNK])
     record = _run_record(session, round_def.id, result.run)
     assert record is not None
     record.finished_at = now
@@ -634,7 +634,7 @@ def _ids_of_corrected(session: Session, result: PayoutResult) -> list[tuple[int,
     if not keys:
         return []
     return list(
-        session.exec(
+        session.exec(  # type: ignore[arg-type]
             select(LedgerLineRecord.id, LedgerLineRecord.line_key).where(
                 col(LedgerLineRecord.line_key).in_(keys)
             )
