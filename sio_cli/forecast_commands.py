@@ -41,6 +41,8 @@ def forecast(
     with reported_errors():
         if not 2000 <= year <= 2100:
             raise ValueError(f"--year: {year} is not a budget year (2000–2100)")
+        if output is not None and output_format is ForecastFormat.table:
+            raise ValueError("--output: a table is printed; use --format json or xlsx for a file")
         settings = load_settings()
         ids = shipped_round_ids() if round_ref == "all" else [round_ref]
         rounds = [load_round(ref) for ref in ids]

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def sio(home: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIO_", "PREFECT_"))}
     env["SIO_HOME"] = str(home)
+    # a loaded machine (2 cores, several test suites) can take longer than Prefect's 20 s default
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
     done = subprocess.run(
         [sys.executable, "-m", "sio_cli", *args],
         cwd=ROOT,
