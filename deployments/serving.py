@@ -197,6 +197,7 @@ def build_deployments(today: datetime) -> list[Any]:
                     schedules=stage_schedules(stage, round_def, today.date()),
                     tags=[f"round:{round_id}", f"stage:{stage}"],
                     description=f"{stage} for {round_def.title}",
+                    concurrency_limit=1 if stage == "payout" else None,  # one payout at a time
                 )
             )
     return result

@@ -1,16 +1,16 @@
-"""The quarterly payout run (utbetaling): exact to the øre, reproducible, never paid twice.
+"""The quarterly payout run (utbetaling): exact to the øre, approved by two people, paid once.
 
-Held on the 5th working day of each quarter at 06:00 Europe/Oslo (DOMAIN.md **D**). The run pays
-the quarter's advance and settles activity-based financing for the quarter just ended; the ledger's
-unique line keys make a re-run, a retry or a crash-and-rerun add nothing that was already paid.
+Held on the 5th working day of each quarter at 06:00 Europe/Oslo (design decision (D)). The run
+computes the quarter's advance and the activity-based settlement for the quarter just ended,
+publishes that proposal, and waits — suspended, with a form — until a disponent and an attestant
+(two different people) approved it; only then does it write the ledger and send the statements.
+The ledger's unique line keys make a re-run, a retry or a crash-and-rerun add nothing twice.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
@@ -19,14 +19,19 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
+from prefect.flow_runs import suspend_flow_run
+from prefect.input import RunInput
+from prefect.runtime import deployment, flow_run
+from pydantic import Field
 
 from deployments.settings import load_settings
 from sio_domain.instants import parse_as_of
 from sio_domain.norwegian_calendar import nth_working_day_of_month, quarter_label, quarter_of
+from sio_domain.payout_approval import ApprovalRefused
+from tasks.documents.statements import statement_table_rows
 from tasks.intake.round_files import load_round
 from tasks.mail.mail_delivery import deliver_pending
-from tasks.payouts.payout_engine import PayoutResult, run_payout
+from tasks.payouts.payout_engine import PayoutResult, approve_payout, check_run_label, run_payout
 
 
 def _run_name() -> str:
@@ -46,27 +51,39 @@ def run_day(round_ref: str, label: str) -> date:
     return nth_working_day_of_month(year, 3 * quarter - 2, load_round(round_ref).payout.working_day)
 
 
-def component_table(result: PayoutResult) -> list[dict[str, str]]:
-    """Municipality × component totals of a run, for the keyed table artifact."""
-    totals: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
-    for line in result.lines:
-        row = totals[(line.kommunenummer, line.municipality)]
-        row[line.component] = row.get(line.component, Decimal("0.00")) + line.amount
-    components = sorted({line.component for line in result.lines})
-    table = []
-    for (number, name), amounts in sorted(totals.items()):
-        row = {"kommunenummer": number, "municipality": name}
-        row.update({c: f"{amounts.get(c, Decimal('0.00')):.2f}" for c in components})
-        row["total"] = f"{sum(amounts.values(), Decimal('0.00')):.2f}"
-        table.append(row)
-    return table
+class ApprovalInput(RunInput):
+    """One approval of the run's proposal: budsjettdisponering or attestasjon (økonomiregelverket
+    2.5.2 and 3.7.3). Two different people must approve, one in each role."""
+
+    role: Literal["disponent", "attestant"] = Field(
+        description="disponent (budsjettdisponering) or attestant (attestasjon)"
+    )
+    name: str = Field(min_length=1, description="your full name, as it goes in the audit log")
+    fingerprint: str = Field(
+        description="the proposal you approve (leave as shown: a changed proposal is refused)"
+    )
+
+
+def validated_parameters(
+    round_ref: str, run: str | None, as_of: str | None, fallback: datetime
+) -> tuple[str | None, datetime]:
+    """The quarter and the instant, or one ``ValueError`` line naming the parameter."""
+    load_round(round_ref)
+    label = None if run is None else check_run_label(round_ref, run).label
+    try:
+        instant = parse_as_of(as_of, now=fallback)
+    except ValueError as error:
+        raise ValueError(f"as_of: {error}") from None
+    return label, instant
 
 
 @task(
-    name="payout-lines", cache_policy=NO_CACHE, task_run_name="payout-lines · {round_ref} · {label}"
+    name="payout-proposal",
+    cache_policy=NO_CACHE,
+    task_run_name="payout-proposal · {round_ref} · {label}",
 )
 def pay(round_ref: str, label: str, as_of: datetime, dry_run: bool, progress_id: Any) -> Any:
-    """Compute the run's lines and append them to the ledger (or only compute, for a dry run)."""
+    """Compute the run's proposal; write it to the ledger only if it is approved already."""
     settings = load_settings()
 
     def report(fraction: float, text: str) -> None:
@@ -84,6 +101,24 @@ def pay(round_ref: str, label: str, as_of: datetime, dry_run: bool, progress_id:
     )
 
 
+@task(name="payout-approval", cache_policy=NO_CACHE, task_run_name="payout-approval · {label}")
+def approve(round_ref: str, label: str, answer: ApprovalInput) -> Any:
+    """Record one approval from the form; the second approval pays the run."""
+    settings = load_settings()
+    return approve_payout(
+        round_ref,
+        label,
+        role=answer.role,
+        name=answer.name,
+        fingerprint=answer.fingerprint.strip().lower(),
+        database_url=settings.resolved_database_url,
+        now=datetime.now(UTC),
+        via="prefect-ui",
+        exports_dir=settings.exports_dir / "payouts",
+        actor=f"flow-run:{flow_run.id}",
+    )
+
+
 @task(name="send-statements", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def send_statements(round_ref: str, as_of: datetime) -> int:
     """Deliver the statements the run queued for each municipality's finance officer."""
@@ -94,30 +129,96 @@ def send_statements(round_ref: str, as_of: datetime) -> int:
     return len(report.sent)
 
 
+def publish_proposal(round_ref: str, result: PayoutResult) -> None:
+    """The proposal (or the paid run) as a keyed table: municipality × component, held rows."""
+    rows = statement_table_rows(result)
+    for row in rows:
+        if row["status"] == "paid":
+            row["status"] = "proposed" if result.status == "awaiting_approval" else result.status
+    if not rows:
+        return
+    waiting = f", awaiting {' and '.join(result.awaiting)}" if result.awaiting else ""
+    create_table_artifact(
+        key=f"payout-{round_ref}-{result.run}".lower(),
+        table=rows,
+        description=f"payout run {result.run} for {round_ref} ({result.status}{waiting}): "
+        f"{result.total:.2f} NOK, municipality × component; proposal {result.fingerprint}",
+    )
+
+
+def _form(result: PayoutResult) -> Any:
+    held = "".join(
+        f"\n- held back {h.kommunenummer} {h.municipality}: {'; '.join(h.reasons)}"
+        for h in result.held
+    )
+    done = "".join(
+        f"\n- {a.role}: {a.name} ({a.approved_at:%Y-%m-%d %H:%M})" for a in result.approvals
+    )
+    return ApprovalInput.with_initial_data(
+        description=(
+            f"## Godkjenning av utbetaling {result.run} – {result.round_id}\n\n"
+            f"{len(result.lines)} linjer, **{result.total:.2f} NOK** (see the table artifact"
+            f" `payout-{result.round_id}-{result.run}`). Proposal `{result.fingerprint}`."
+            f"{held}\n\nApproved so far:{done or ' none'}\n\n"
+            f"Awaiting: {', '.join(result.awaiting)}. Budsjettdisponering and attestasjon must be"
+            " done by two different people (økonomiregelverket 2.5.2, 3.7.3). Nothing is paid"
+            " until both approved this proposal."
+        ),
+        role=result.awaiting[0],
+        name="",
+        fingerprint=result.fingerprint,
+    )
+
+
 @flow(name="payout", flow_run_name=_run_name, timeout_seconds=1800, persist_result=True)
 def payout(
     round_ref: str, run: str | None = None, as_of: str | None = None, dry_run: bool = False
 ) -> dict[str, Any]:
-    """Pay the quarter: advances, ABF settlement, late corrections and staff adjustments."""
-    instant = parse_as_of(as_of, now=datetime.now().astimezone())
-    label = run or quarter_label(*quarter_of(instant.date()))
-    if run is None and instant.date() != run_day(round_ref, label):
-        get_run_logger().info("%s is not the payout day of %s", instant.date(), label)
-        return {"round": round_ref, "run": label, "skipped": "not the payout day"}
+    """Propose the quarter's payout, wait for its two approvals, then pay and send statements.
+
+    Pays the advances, the ABF settlement, late corrections and staff adjustments. The run
+    suspends while it waits (approvals can take days) and starts again from the top when a
+    form is submitted: every step before the wait is idempotent, and the instant is the run's
+    scheduled time, the same on every start.
+    """
+    label, instant = validated_parameters(
+        round_ref, run, as_of, flow_run.scheduled_start_time or datetime.now().astimezone()
+    )
+    if label is None:
+        label = quarter_label(*quarter_of(instant.date()))
+        if instant.date() != run_day(round_ref, label):
+            get_run_logger().info("%s is not the payout day of %s", instant.date(), label)
+            return {"round": round_ref, "run": label, "skipped": "not the payout day"}
     progress = create_progress_artifact(
         0.0,
         key=f"payout-progress-{round_ref}-{label}".lower(),
         description=f"payout {round_ref} {label}",
     )
     result: PayoutResult = pay(round_ref, label, instant, dry_run, progress)
-    if result.lines:
-        create_table_artifact(
-            key=f"payout-{round_ref}-{label}".lower(),
-            table=component_table(result),
-            description=f"payout run {label} for {round_ref} ({result.status}): "
-            f"{result.total:.2f} NOK, municipality × component",
+    publish_proposal(round_ref, result)
+    attempt = 0
+    while result.status == "awaiting_approval":
+        if deployment.id is None:
+            summary = result.as_json()
+            summary["note"] = (
+                f"awaiting approval by {' and '.join(result.awaiting)}: approve in the Prefect UI"
+                f" (sio up) or with `sio payout approve {result.round_id} --run {label}"
+                " --as disponent|attestant --name NAME`"
+            )
+            return summary
+        answer = suspend_flow_run(
+            wait_for_input=_form(result),
+            timeout=None,
+            key=f"approval-{label}-{result.fingerprint[:16]}-{'-'.join(result.awaiting)}-{attempt}",
         )
-    sent = 0 if dry_run else send_statements(round_ref, instant)
+        try:
+            result = approve(round_ref, label, answer)
+        except ApprovalRefused as refusal:
+            get_run_logger().warning("approval refused: %s", refusal)
+            attempt += 1
+            result = pay(round_ref, label, instant, dry_run, progress)
+        publish_proposal(round_ref, result)
+    sent = send_statements(round_ref, result.as_of) if result.status == "paid" else 0
     get_run_logger().info(
         "%s %s: %s lines, %.2f NOK, %s held back, %s statements sent",
         round_ref,

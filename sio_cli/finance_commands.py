@@ -1,8 +1,9 @@
-"""``sio payout``, ``sio ledger`` and ``sio adjust``: the trial's money (INTERFACE.md, Commands).
+"""``sio payout``, ``sio ledger`` and ``sio adjust``: the trial's money.
 
-Registered by sio_cli/main.py as ``app.command("payout")(finance_commands.payout)`` and likewise
-``ledger`` and ``adjust``. Errors go through :func:`sio_cli.errors.reported_errors` (one line on
-stderr, exit 1); only the requested output goes to stdout.
+``payout`` is the default command of the ``sio payout`` group (sio_cli/payout_commands.py);
+``ledger`` and ``adjust`` are registered by sio_cli/main.py. Errors go through
+:func:`sio_cli.errors.reported_errors` (one line on stderr, exit 1); only the requested output
+goes to stdout.
 """
 
 from __future__ import annotations
@@ -66,10 +67,37 @@ def payout(
             dry_run=dry_run,
             exports_dir=settings.exports_dir,
         )
+        if result.status == "paid":
+            deliver_statements(result)
     if output_format is PayoutFormat.json:
         typer.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
-        return
-    _print_payout(result)
+    else:
+        _print_payout(result)
+    if result.status == "awaiting_approval":
+        print_awaiting(result)
+
+
+def deliver_statements(result: PayoutResult) -> None:
+    """Send the statements a paid run queued, dated at the run's as-of instant."""
+    from deployments.settings import load_settings
+    from tasks.mail.mail_delivery import deliver_pending
+
+    settings = load_settings()
+    deliver_pending(
+        settings.resolved_database_url, settings, now=result.as_of, round_id=result.round_id
+    )
+
+
+def print_awaiting(result: PayoutResult) -> None:
+    """On stderr: which approvals the run still needs, and the command that gives one."""
+    done = ", ".join(f"{a.role} {a.name}" for a in result.approvals) or "none"
+    typer.echo(
+        f"sio: run {result.run} of {result.round_id} awaits approval (proposal"
+        f" {result.fingerprint[:12]}; approved so far: {done}); nothing is paid until"
+        f" {' and '.join(result.awaiting)} approve: sio payout approve {result.round_id}"
+        f" --run {result.run} --as {result.awaiting[0]} --name NAME",
+        err=True,
+    )
 
 
 def ledger(
@@ -138,6 +166,13 @@ def adjust(
     period: Annotated[str, typer.Option("--period", metavar="YYYYQn", help="quarter it is for")],
     amount: Annotated[str, typer.Option("--amount", help="NOK, e.g. 150000.00 or -2500")],
     reason: Annotated[str, typer.Option("--reason", help="why (shown on the statement)")],
+    override_reason: Annotated[
+        str | None,
+        typer.Option(
+            "--override-reason",
+            help="allow a quarter the municipality does not take part in, and say why",
+        ),
+    ] = None,
 ) -> None:
     """Record an extraordinary payment or claw-back; the next payout run pays it."""
     from deployments.settings import load_settings
@@ -166,6 +201,17 @@ def adjust(
             ]
             if not taking_part:
                 raise ValueError(f"{kommune}: the municipality takes no part in {round_def.id}")
+            in_quarter = [
+                p for p in taking_part if p.start <= quarter.last_day and p.end >= quarter.first_day
+            ]
+            if not in_quarter and not (override_reason or "").strip():
+                spans = ", ".join(f"{p.start} to {p.end}" for p in taking_part)
+                raise ValueError(
+                    f"--period {quarter.label}: {kommune} takes part in {round_def.id} only"
+                    f" {spans}; give --override-reason to record it anyway"
+                )
+            if not in_quarter:
+                reason = f"{reason.strip()} (outside participation: {override_reason})"
             record_adjustment(
                 session,
                 round_id=round_def.id,
@@ -190,7 +236,12 @@ def _print_payout(result: PayoutResult) -> None:
     from sio_domain.money import format_amount
 
     console = Console()
-    titles = {"paid": "paid", "dry_run": "dry run, nothing written", "already_run": "already run"}
+    titles = {
+        "paid": "paid",
+        "dry_run": "dry run, nothing written",
+        "already_run": "already run",
+        "awaiting_approval": "proposal awaiting approval, nothing written",
+    }
     _print_lines(
         result.lines,
         title=f"Payout {result.round_id} {result.run} ({titles[result.status]}):"

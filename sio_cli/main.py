@@ -52,11 +52,14 @@ if not _look_up_only():
     decide_app.command("selection")(run_commands.decide_selection)
     app.add_typer(decide_app, name="decide")
 
-    from sio_cli import finance_commands
+    from sio_cli import finance_commands, forecast_commands, payment_records, payout_commands
 
-    app.command("payout")(finance_commands.payout)
+    app.add_typer(payout_commands.payout_app, name="payout")
+    record_commands.record_app.command("account")(payment_records.record_account)
+    record_commands.record_app.command("claim")(payment_records.record_claim)
     app.command("ledger")(finance_commands.ledger)
     app.command("adjust")(finance_commands.adjust)
+    app.command("forecast")(forecast_commands.forecast)
 
     from sio_cli.db_commands import db_app
 

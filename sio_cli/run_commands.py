@@ -53,6 +53,10 @@ def run(
             raise ValueError(f"FLOW: {flow!r} is not a flow ({', '.join(FLOW_NAMES)})")
         load_round(round_ref)
         parse_as_of(as_of, now=datetime.now().astimezone())
+        if flow == "payout" and run_label is not None:
+            from tasks.payouts.payout_engine import check_run_label
+
+            check_run_label(round_ref, run_label)
         settings = load_settings()
         if kommune is not None:
             _check_kommune(kommune, settings.resolved_database_url)

@@ -7,14 +7,20 @@ flagged." The cooperation agreement (samarbeidsavtale) is signed in two copies, 
 (INTERFACE.md, ``sio record signature --received-on``). Rounds with a reply deadline (seed 002:
 "Svarfrist ... innen 31. desember") also need the municipality's acceptance of the offer.
 
+Design decision (D): a late duty named by the round file (the annual report, due 1 April the
+following year, rolled to a working day) holds payment the same way, until it is recorded done.
+
 A held-back participation is paid, in full, by the first run after it is cleared: the settlement
 pays every period still owed (sio_domain/settlement.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+
+from sio_domain.norwegian_calendar import effective_deadline
 
 
 @dataclass(frozen=True)
@@ -41,4 +47,37 @@ def clearance_problems(state: AgreementState, *, needs_reply: bool, on: date) ->
             problems.append("no reply to the offer is recorded")
         elif not state.reply_accepted:
             problems.append("the municipality declined the offer")
+    return problems
+
+
+def annual_report_due(year: int, *, due_month: int, due_day: int) -> date:
+    """When the annual report (årsrapport) for ``year`` is due: the round's day of the following
+    year (design decision (D): 1 April), moved to the next working day (domstolloven § 149)."""
+    return effective_deadline(date(year + 1, due_month, due_day))
+
+
+def duty_problems(
+    *,
+    participation_start: date,
+    participation_end: date,
+    done: Mapping[str, date],
+    on: date,
+    due_month: int,
+    due_day: int,
+) -> list[str]:
+    """Why a participation's next payout is held for a late duty (design decision (D)).
+
+    Every calendar year of participation owes an annual report (``annual_report:<year>``); one
+    not recorded done by ``on`` although its deadline has passed holds the payee's lines, like a
+    missing signature. Once recorded, the next run catches up everything held (the settlement
+    pays every period still owed). ``done`` maps activity keys to the day recorded done; a
+    report recorded later than ``on`` does not count (as-of truth).
+    """
+    problems = []
+    for year in range(participation_start.year, participation_end.year + 1):
+        due = annual_report_due(year, due_month=due_month, due_day=due_day)
+        key = f"annual_report:{year}"
+        recorded = done.get(key)
+        if due < on and (recorded is None or recorded > on):
+            problems.append(f"annual report {year} overdue since {due.isoformat()} ({key})")
     return problems

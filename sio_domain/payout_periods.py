@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -100,6 +100,10 @@ class Quarter(_QuarterFields):
     @property
     def first_day(self) -> date:
         return date(self.year, 3 * self.number - 2, 1)
+
+    @property
+    def last_day(self) -> date:
+        return self.next().first_day - timedelta(days=1)
 
     @property
     def months(self) -> tuple[Month, Month, Month]:

@@ -8,8 +8,10 @@ The run held in quarter Q (DOMAIN.md **D**, 5th working day of the quarter, 06:0
    by the as-of instant; activity reported later becomes ``correction`` lines in a later run;
 3. pays staff ``adjustment`` lines and ``system_adaptation`` claims not yet paid;
 4. holds back, and flags, every payee whose agreement is not signed by both parties and received
-   (and, where the round has a reply deadline, whose offer is not accepted) or whose baseline
-   expenditure is missing; the first run after that is fixed pays it all (catch-up).
+   (and, where the round has a reply deadline, whose offer is not accepted), whose baseline
+   expenditure is missing, whose annual report is overdue (design decision (D)) or, when the
+   caller checks accounts, who has no valid bank account on record; the first run after that is
+   fixed pays it all (catch-up).
 
 Pure: the caller loads the inputs (tasks/payouts/payout_engine.py) and writes the lines.
 """
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from sio_domain.bank_accounts import is_valid_account
 from sio_domain.entitlement import (
     AdaptationClaim,
     Component,
@@ -38,7 +41,7 @@ from sio_domain.financing import (
 )
 from sio_domain.municipality_registry import MunicipalityRegistry
 from sio_domain.payees import Flag, Participation, PayeeSchedule, payee_schedules
-from sio_domain.payment_clearance import AgreementState, clearance_problems
+from sio_domain.payment_clearance import AgreementState, clearance_problems, duty_problems
 from sio_domain.payout_periods import Month, Quarter
 from sio_domain.round_definition import RoundDefinition
 from sio_domain.settlement import (
@@ -61,6 +64,8 @@ class PayoutInputs:
     paid: Sequence[PaidLine]
     adjustments: Sequence[StaffAdjustment] = ()
     claims: Sequence[tuple[str, Decimal, date]] = ()
+    duties_done: Mapping[str, Mapping[str, date]] = field(default_factory=dict)
+    accounts: Mapping[str, str] | None = None
 
 
 @dataclass
@@ -110,6 +115,36 @@ def horizon(run: Quarter) -> dict[Component, Quarter]:
     }
 
 
+LATE_RUNS = 4  # runs after the last participation quarter: late activity, corrections, claw-backs
+
+
+def run_quarters(round_def: RoundDefinition) -> tuple[Quarter, Quarter]:
+    """The first and last quarter a run of the round may be held in.
+
+    From the quarter of the round's collaboration start (or go-live, if earlier or alone) to
+    :data:`LATE_RUNS` quarters after the quarter of its effective end: the run after the end
+    settles the last quarter's ABF (design decision (D)), later ones pay late corrections.
+    """
+    milestones = round_def.milestones
+    starts = [milestones.go_live.date]
+    if milestones.collaboration_start is not None:
+        starts.append(milestones.collaboration_start.date)
+    last = Quarter.of(milestones.effective_end)
+    for _ in range(LATE_RUNS):
+        last = last.next()
+    return Quarter.of(min(starts)), last
+
+
+def check_run_quarter(round_def: RoundDefinition, run: Quarter) -> None:
+    """``ValueError`` for a run outside the round's payout quarters (one line, naming it)."""
+    first, last = run_quarters(round_def)
+    if not first <= run <= last:
+        raise ValueError(
+            f"--run {run.label}: {round_def.id} holds payout runs from {first.label}"
+            f" to {last.label}"
+        )
+
+
 def activity_window(
     round_def: RoundDefinition, participations: Sequence[Participation], run: Quarter
 ) -> tuple[Month, Month]:
@@ -135,10 +170,16 @@ def plan_payout(
     outcomes: dict[str, PayeeOutcome] = {}
     owed: list[Entitlement] = []
     growth = GrowthIndex(round_def.financing, first_trial_year(round_def))
+    by_number: dict[str, list[Participation]] = {}
+    for participation in ours:
+        by_number.setdefault(participation.kommunenummer, []).append(participation)
     for payee, schedule in schedules.items():
         started = min(schedule.months).quarter <= run
         outcome = PayeeOutcome(payee, registry.get(payee).name, schedule.model, started)
         outcome.problems += _clearance(round_def, schedule, inputs.agreements, on)
+        outcome.problems += _duties(round_def, schedule, by_number, inputs.duties_done, on)
+        if inputs.accounts is not None and account_of(payee, registry, inputs.accounts) is None:
+            outcome.problems.append("no valid bank account (kontonummer) recorded")
         try:
             owed += _owed(round_def, growth, schedule, run, registry, inputs, outcome)
         except FinancingDataError as error:
@@ -177,6 +218,47 @@ def _clearance(
         for problem in clearance_problems(state, needs_reply=needs_reply, on=on):
             prefix = "" if member == schedule.kommunenummer else f"{member}: "
             problems.append(prefix + problem)
+    return problems
+
+
+def account_of(
+    payee: str, registry: MunicipalityRegistry, accounts: Mapping[str, str]
+) -> str | None:
+    """The payee's valid account: recorded under its number, else under a number of its lineage
+    (the newest number first: a successor's own account wins over a predecessor's)."""
+    for number in reversed(registry.lineage(payee)):
+        account = accounts.get(number)
+        if account is not None and is_valid_account(account):
+            return account
+    return None
+
+
+def _duties(
+    round_def: RoundDefinition,
+    schedule: PayeeSchedule,
+    participations: Mapping[str, Sequence[Participation]],
+    done: Mapping[str, Mapping[str, date]],
+    on: date,
+) -> list[str]:
+    """Late duties of the payee's participations that hold its payment (design decision (D))."""
+    if "annual_report" not in round_def.payout.holding_duties:
+        return []
+    rule = round_def.annual_report
+    problems = []
+    for member in schedule.members:
+        for participation in participations.get(member, ()):
+            prefix = "" if member == schedule.kommunenummer else f"{member}: "
+            problems += [
+                prefix + problem
+                for problem in duty_problems(
+                    participation_start=participation.start,
+                    participation_end=participation.end,
+                    done=done.get(member, {}),
+                    on=on,
+                    due_month=rule.due_month,
+                    due_day=rule.due_day,
+                )
+            ]
     return problems
 
 

@@ -297,6 +297,11 @@ class PayoutSchedule(_Strict):
     working_day: Annotated[int, Field(ge=1, le=20)] = 5
     at: time = time(6, 0)
     source: str = "DOMAIN.md D: 5th working day of each quarter, 06:00 Europe/Oslo"
+    # Who may approve a run, per role (disponent, attestant); empty: anyone named.
+    approvers: dict[Literal["disponent", "attestant"], tuple[str, ...]] = {}
+    # Duties whose lateness holds the next payout (key prefix, e.g. annual_report).
+    holding_duties: tuple[Literal["annual_report"], ...] = ("annual_report",)
+    debtor_account: str | None = None  # the directorate's kontonummer for payment files
 
 
 class Financing(_Strict):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from sqlmodel import Session, col, select
 from sio_domain.entitlement import COMPONENTS
 from sio_domain.money import format_amount
 from sio_domain.municipality_registry import MunicipalityRegistry
+from sio_domain.norwegian_calendar import OSLO
 from sio_domain.payees import Flag
 from sio_domain.statement_wording import STATEMENT_TITLE
 from sio_domain.written_standard import WrittenStandard
@@ -207,28 +209,64 @@ def statement_mails(
                 kommunenummer=number,
                 recipients=addresses,
                 subject=text.subject,
-                body=text.body,
+                body=text.body.rstrip("\n") + approval_note(result, version.written_standard),
                 files=files,
             )
         )
     return mails, flags
 
 
+_APPROVAL_WORDS = {
+    "bokmål": ("Utbetalingen er godkjent", "budsjettdisponert av", "attestert av", "og"),
+    "nynorsk": ("Utbetalinga er godkjend", "budsjettdisponert av", "attestert av", "og"),
+}
+
+
+def approval_note(result: PayoutResult, standard: str) -> str:
+    """The run's two approvals as a closing paragraph, in the municipality's written standard.
+
+    Økonomiregelverket: budget commitment and attestation are documented before payment; the
+    statement says who did each, and when (Europe/Oslo).
+    """
+    from sio_domain.norwegian_calendar import OSLO
+
+    if not result.approvals:
+        return "\n"
+    lead, disposed, attested, joiner = _APPROVAL_WORDS.get(standard, _APPROVAL_WORDS["bokmål"])
+    words = {"disponent": disposed, "attestant": attested}
+    parts = [
+        f"{words[a.role]} {a.name} {a.approved_at.astimezone(OSLO):%d.%m.%Y kl. %H:%M}"
+        for a in result.approvals
+    ]
+    return f"\n\n{lead}: {f' {joiner} '.join(parts)}.\n"
+
+
 def finance_officers(
-    session: Session, registry: MunicipalityRegistry, numbers: Sequence[str]
+    session: Session,
+    registry: MunicipalityRegistry,
+    numbers: Sequence[str],
+    on: date | None = None,
 ) -> dict[str, tuple[str, ...]]:
-    """Finance officers' addresses per payee, from contacts under any number it has held."""
-    lineage = {number: registry.lineage(number) for number in numbers}
-    wanted = sorted({held for chain in lineage.values() for held in chain})
+    """Finance officers' addresses per payee on ``on`` (default today), by the recipient rule.
+
+    The contacts of the payee's own number; a successor without a finance officer of its own uses
+    its predecessors' — never a merger partner's or a later merged municipality's
+    (``sio_domain.recipients``).
+    """
+    from sio_domain.recipients import ContactPerson, recipients_on
+
     rows = session.exec(
         select(ContactRecord.kommunenummer, ContactRecord.email).where(
-            col(ContactRecord.role) == "finance_officer",
-            col(ContactRecord.kommunenummer).in_(wanted),
+            col(ContactRecord.role) == "finance_officer"
         )
     ).all()
+    people = [ContactPerson(number, "finance_officer", email) for number, email in rows]
+    day = on or date.today()
     found: dict[str, tuple[str, ...]] = {}
-    for number, chain in lineage.items():
-        addresses = sorted({email for held, email in rows if held in chain})
+    for number in numbers:
+        addresses = sorted(
+            {r.email for r in recipients_on(people, registry, number, day, ["finance_officer"])}
+        )
         if addresses:
             found[number] = tuple(addresses)
     return found
@@ -242,7 +280,11 @@ def enqueue_statement_mails(
 
     numbers = sorted(lines_by_municipality(result.lines))
     mails, flags = statement_mails(
-        result, registry=registry, recipients=finance_officers(session, registry, numbers)
+        result,
+        registry=registry,
+        recipients=finance_officers(
+            session, registry, numbers, result.as_of.astimezone(OSLO).date()
+        ),
     )
     result.flags.extend(flags)
     added = 0

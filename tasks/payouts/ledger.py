@@ -154,13 +154,36 @@ def record_system_adaptation_claim(
     documentation: str,
     now: datetime,
     entered_by: str,
+    maximum: Decimal | None = None,
+    lineage: Sequence[str] | None = None,
 ) -> SystemAdaptationClaim:
     """Record a documented system-adaptation cost (seed 000 §1.4); the next run pays up to the
-    round's maximum. Never commits."""
+    round's maximum. Never commits.
+
+    With ``maximum``, a claim that would bring the municipality's claims (under any number of
+    ``lineage``) above the round's maximum is refused rather than silently cut by the run.
+    """
     if amount <= 0:
-        raise ValueError("a system-adaptation claim must be a positive amount")
+        raise ValueError("--amount: a system-adaptation claim must be a positive amount")
     if not documentation.strip():
-        raise ValueError("a system-adaptation claim needs its documentation (invoice, reference)")
+        raise ValueError("--reason: a claim needs its documentation (invoice, reference)")
+    if maximum is not None:
+        claimed = from_ore(
+            sum(
+                session.exec(
+                    select(SystemAdaptationClaim.amount_ore).where(
+                        col(SystemAdaptationClaim.round_id) == round_id,
+                        col(SystemAdaptationClaim.kommunenummer).in_(list(lineage or [])),
+                    )
+                ).all()
+            )
+        )
+        if claimed + amount > maximum:
+            raise ValueError(
+                f"--amount: {format_amount(amount)} NOK would bring {kommunenummer}'s claims to"
+                f" {format_amount(claimed + amount)} NOK, above the round's maximum of"
+                f" {format_amount(maximum)} NOK (already claimed: {format_amount(claimed)})"
+            )
     record = SystemAdaptationClaim(
         round_id=round_id,
         kommunenummer=kommunenummer,

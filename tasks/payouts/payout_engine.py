@@ -4,17 +4,25 @@ Plain functions, no Prefect import: the ``payout`` flow wraps :func:`run_payout`
 :func:`tasks.documents.statements.statement_table_rows` as its table artifact); the CLI calls it
 directly.
 
-Exactly once (issue 4): a run's lines, its statement mails and its ``payout_run`` row are written
-in one transaction, so a crash leaves all or nothing. The ``payout_run`` row (unique per round
-and quarter) is inserted first: it takes SQLite's write lock, and a second run of the same quarter
-finds it and adds nothing — it reports the lines that run wrote. Every line also carries a unique
-``line_key``. Runs of one round are serialised (PostgreSQL advisory lock, SQLite's writer lock),
-and a quarter cannot be run after a later one: a later run never changes an earlier run's lines.
+Two-person approval (økonomiregelverket 2.5.2 and 3.7.3): a run first computes its *proposal*
+(the lines, what is held back and why) and stores it with its fingerprint
+(sio_domain/payout_approval.py). It writes the ledger only when a ``disponent`` and an
+``attestant`` — two different people — approved that very fingerprint (:func:`approve_payout`,
+from ``sio payout approve`` or the flow's form). A later computation that differs (new activity,
+an adjustment) replaces the proposal, and it must be approved again.
+
+Exactly once: a run's lines, its statement mails and its ``payout_run`` row are written in one
+transaction, so a crash leaves all or nothing; a second run of a paid quarter adds nothing and
+reports the lines that run wrote. Every line also carries a unique ``line_key``. All payout work
+on one round is serialised (:func:`tasks.payouts.payout_queries.lock_round`, shared by the CLI and
+the
+flows), and a quarter cannot be run after a later one.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +32,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import func, insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from sio_domain.financing import baseline_year, unit_prices_in_ore
@@ -32,8 +39,25 @@ from sio_domain.money import format_amount, to_ore
 from sio_domain.municipality_registry import MunicipalityRegistry
 from sio_domain.norwegian_calendar import OSLO
 from sio_domain.payees import Flag
+from sio_domain.payout_approval import (
+    Approval,
+    ApprovalRefused,
+    ProposedLine,
+    Role,
+    check_approval,
+    current,
+    missing_roles,
+    proposal_fingerprint,
+    same_person,
+)
 from sio_domain.payout_periods import Quarter
-from sio_domain.payout_run import PayoutInputs, PayoutPlan, activity_window, plan_payout
+from sio_domain.payout_run import (
+    PayoutInputs,
+    PayoutPlan,
+    activity_window,
+    check_run_quarter,
+    plan_payout,
+)
 from sio_domain.round_definition import RoundDefinition
 from sio_domain.services import SERVICE_CATALOGUE
 from sio_domain.settlement import line_key
@@ -42,9 +66,14 @@ from tasks.payouts.ledger import LedgerLine, ledger_lines
 from tasks.records.municipality_lookup import registry as load_registry
 from tasks.storage.audit import record_audit
 from tasks.storage.database import session_for
-from tasks.storage.tables import LedgerLineRecord, PayoutRunRecord
+from tasks.storage.tables import (
+    LedgerLineRecord,
+    PayoutApprovalRecord,
+    PayoutProposalRecord,
+    PayoutRunRecord,
+)
 
-Status = Literal["paid", "dry_run", "already_run"]
+Status = Literal["paid", "dry_run", "already_run", "awaiting_approval"]
 _CHUNK = 5000  # lines per INSERT: memory stays flat however many lines a run writes
 Progress = Callable[[float, str], None]
 
@@ -78,6 +107,9 @@ class PayoutResult:
     lines: list[LedgerLine]
     held: list[HeldBack] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
+    fingerprint: str = ""
+    approvals: list[Approval] = field(default_factory=list)
+    awaiting: list[Role] = field(default_factory=list)
     statement_cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -94,7 +126,21 @@ class PayoutResult:
             "lines": [line.as_json() for line in self.lines],
             "held": [held.as_json() for held in self.held],
             "flags": [{"kommunenummer": f.kommunenummer, "reason": f.reason} for f in self.flags],
+            "fingerprint": self.fingerprint,
+            "approvals": [
+                {"role": a.role, "name": a.name, "approved_at": a.approved_at.isoformat()}
+                for a in self.approvals
+            ],
+            "awaiting": list(self.awaiting),
         }
+
+    def totals_by_municipality(self) -> dict[str, dict[str, Decimal]]:
+        """kommunenummer → component → amount of the lines to pay (the proposal's summary)."""
+        totals: dict[str, dict[str, Decimal]] = {}
+        for line in self.lines:
+            row = totals.setdefault(line.kommunenummer, {})
+            row[line.component] = row.get(line.component, Decimal("0.00")) + line.amount
+        return totals
 
 
 def run_payout(
@@ -117,7 +163,7 @@ def run_payout(
     ``progress(fraction, text)`` is called as the run proceeds (for a Prefect progress artifact).
     """
     round_def = _round(round_ref_or_definition)
-    quarter = Quarter.parse(run)
+    quarter = check_run_label(round_def, run)
     if as_of.tzinfo is None or as_of.utcoffset() is None:
         raise ValueError(f"as_of {as_of.isoformat()} must carry a time zone")
     with _without_gc_pauses():
@@ -132,6 +178,18 @@ def run_payout(
             actor,
             progress or (lambda fraction, text: None),
         )
+
+
+def check_run_label(round_ref_or_definition: str | RoundDefinition, run: str) -> Quarter:
+    """The quarter ``run`` names, if it is one the round holds a payout run in; else one
+    ``ValueError`` line naming ``--run`` (checked before anything runs)."""
+    round_def = _round(round_ref_or_definition)
+    try:
+        quarter = Quarter.parse(run)
+    except ValueError as error:
+        raise ValueError(f"--run: {error}") from None
+    check_run_quarter(round_def, quarter)
+    return quarter
 
 
 @contextmanager
@@ -170,33 +228,223 @@ def _run(
             if previous is not None:
                 return _already_run(session, context, previous.as_of)
             result = _compute(session, context, as_of, "dry_run", report)
+            _fingerprint(result)
             report(1.0, "dry run: nothing written")
             return result
         queries.lock_round(session, round_def.id)
-        started = datetime.now(UTC)
-        try:
-            session.add(
-                PayoutRunRecord(
-                    round_id=round_def.id, run=quarter.label, as_of=as_of, started_at=started
-                )
-            )
-            session.flush()
-        except IntegrityError:
-            session.rollback()
-            previous = _run_record(session, round_def.id, quarter.label)
-            assert previous is not None
+        previous = _run_record(session, round_def.id, quarter.label)
+        if previous is not None:
             return _already_run(session, context, previous.as_of)
         _refuse_out_of_order(session, round_def.id, quarter, as_of)
-        result = _compute(session, context, as_of, "paid", report)
-        _write(session, context, result, actor=actor, mail_statements=mail_statements)
+        result = _propose(session, context, as_of, report)
+        if not result.awaiting:
+            _pay(session, context, result, actor=actor, mail_statements=mail_statements)
         session.commit()
+    _finish(result, exports_dir, report)
+    return result
+
+
+def approve_payout(
+    round_ref_or_definition: str | RoundDefinition,
+    run: str,
+    *,
+    role: str,
+    name: str,
+    database_url: str,
+    now: datetime,
+    via: str = "cli",
+    fingerprint: str | None = None,
+    exports_dir: Path | None = None,
+    mail_statements: bool = True,
+    actor: str = "sio payout approve",
+) -> PayoutResult:
+    """Record one approval of the run's current proposal; pay the run if it is the second.
+
+    The proposal is computed again at its own as-of instant first: the approval counts only for
+    what the run would pay now. ``fingerprint``, when given, is the proposal the approver read
+    (the form shows it); a proposal that changed since is refused with the new fingerprint.
+    The approval, and the payment it completes, are one transaction.
+    """
+    round_def = _round(round_ref_or_definition)
+    quarter = check_run_label(round_def, run)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now {now.isoformat()} must carry a time zone")
+    registry = load_registry(database_url)
+    context = _Context(round_def, quarter, registry)
+    with session_for(database_url) as session, _without_gc_pauses():
+        queries.lock_round(session, round_def.id)
+        if _run_record(session, round_def.id, quarter.label) is not None:
+            raise ApprovalRefused(f"--run {quarter.label}: the run is already paid")
+        stored = queries.proposal(session, round_def.id, quarter.label)
+        if stored is None:
+            raise ApprovalRefused(
+                f"--run {quarter.label}: no proposal to approve yet; hold the run first"
+                f" (sio payout {round_def.id} --run {quarter.label})"
+            )
+        _refuse_out_of_order(session, round_def.id, quarter, stored.as_of)
+        shown = fingerprint or stored.fingerprint
+        result = _propose(session, context, stored.as_of, lambda fraction, text: None)
+        if result.fingerprint != shown:
+            session.commit()  # keep the new proposal: it is what must be approved now
+            raise ApprovalRefused(
+                f"--run {quarter.label}: the proposal changed since it was shown"
+                f" (now {result.fingerprint[:12]}); review it and approve again"
+            )
+        approved = check_approval(
+            role=role,
+            name=name,
+            fingerprint=result.fingerprint,
+            approvals=result.approvals,
+            allowed=round_def.payout.approvers,
+        )
+        _record_approval(session, context, result, approved, name.strip(), now, via, actor)
+        if not result.awaiting:
+            _pay(session, context, result, actor=actor, mail_statements=mail_statements)
+        session.commit()
+    _finish(result, exports_dir, lambda fraction, text: None)
+    return result
+
+
+def _finish(result: PayoutResult, exports_dir: Path | None, report: Progress) -> None:
+    if result.status != "paid":
+        report(1.0, f"awaiting approval by {', '.join(result.awaiting)}")
+        return
     report(0.9, f"{len(result.lines)} lines written")
     if exports_dir is not None:
         from tasks.documents.statements import write_statements
+        from tasks.records.municipality_lookup import registry
 
-        write_statements(result, exports_dir, context.registry)
+        write_statements(result, exports_dir, registry())  # written standards of the payees
     report(1.0, "done")
+
+
+def _fingerprint(result: PayoutResult) -> str:
+    result.fingerprint = proposal_fingerprint(
+        result.round_id,
+        result.run,
+        (
+            ProposedLine(
+                line.line_key,
+                line.kommunenummer,
+                line.period,
+                line.component,
+                line.amount,
+                line.corrects,
+            )
+            for line in result.lines
+        ),
+        {held.kommunenummer: held.reasons for held in result.held},
+    )
+    return result.fingerprint
+
+
+def _propose(
+    session: Session, context: _Context, as_of: datetime, report: Progress
+) -> PayoutResult:
+    """Compute the run at ``as_of`` and make it the stored proposal (kept if unchanged)."""
+    round_id, run = context.round_def.id, context.quarter.label
+    result = _compute(session, context, as_of, "awaiting_approval", report)
+    fingerprint = _fingerprint(result)
+    stored = queries.proposal(session, round_id, run)
+    if stored is None or stored.fingerprint != fingerprint:
+        stored = stored or PayoutProposalRecord(
+            round_id=round_id, run=run, fingerprint="", as_of=as_of, computed_at=as_of
+        )
+        stored.fingerprint = fingerprint
+        stored.as_of = as_of
+        stored.computed_at = datetime.now(UTC)
+        stored.lines = len(result.lines)
+        stored.total_ore = to_ore(result.total)
+        stored.held = json.dumps([held.kommunenummer for held in result.held])
+        session.add(stored)
+        session.flush()
+        record_audit(
+            session,
+            at=as_of,
+            actor="payout-proposal",
+            what="payout_proposed",
+            round_id=round_id,
+            detail={
+                "run": run,
+                "as_of": as_of.isoformat(),
+                "fingerprint": fingerprint,
+                "lines": len(result.lines),
+                "total_ore": stored.total_ore,
+                "held": [held.kommunenummer for held in result.held],
+            },
+        )
+    else:
+        result.as_of = stored.as_of  # the same proposal: dated when it was first computed
+    _approval_state(session, result)
     return result
+
+
+def _approval_state(session: Session, result: PayoutResult) -> None:
+    approvals = queries.approvals(session, result.round_id, result.run)
+    result.approvals = current(approvals, result.fingerprint)
+    result.awaiting = missing_roles(approvals, result.fingerprint)
+
+
+def _record_approval(
+    session: Session,
+    context: _Context,
+    result: PayoutResult,
+    role: Role,
+    name: str,
+    now: datetime,
+    via: str,
+    actor: str,
+) -> None:
+    existing = next((a for a in result.approvals if a.role == role), None)
+    if existing is not None:
+        if same_person(existing.name, name):
+            return  # approved already: a repeated approval changes nothing
+        raise ApprovalRefused(
+            f"--as {role}: {existing.name} already approved this proposal as {role}"
+        )
+    session.add(
+        PayoutApprovalRecord(
+            round_id=context.round_def.id,
+            run=result.run,
+            role=role,
+            name=name,
+            fingerprint=result.fingerprint,
+            approved_at=now,
+            via=via,
+        )
+    )
+    session.flush()
+    record_audit(
+        session,
+        at=now,
+        actor=f"{actor} ({via})",
+        what="payout_approved",
+        round_id=context.round_def.id,
+        detail={"run": result.run, "role": role, "name": name, "fingerprint": result.fingerprint},
+    )
+    _approval_state(session, result)
+
+
+def _pay(
+    session: Session,
+    context: _Context,
+    result: PayoutResult,
+    *,
+    actor: str,
+    mail_statements: bool,
+) -> None:
+    """Write the approved proposal: the run row, the ledger lines, the audit entry, the mails."""
+    session.add(
+        PayoutRunRecord(
+            round_id=context.round_def.id,
+            run=result.run,
+            as_of=result.as_of,
+            started_at=datetime.now(UTC),
+        )
+    )
+    session.flush()
+    result.status = "paid"
+    _write(session, context, result, actor=actor, mail_statements=mail_statements)
 
 
 def _round(reference: str | RoundDefinition) -> RoundDefinition:
@@ -271,8 +519,13 @@ def _compute(
             (number, amount, entered.astimezone(OSLO).date())
             for number, amount, entered in queries.adaptation_claims(session, round_def.id, as_of)
         ],
+        duties_done=queries.duties_done(session, round_def.id),
+        accounts=queries.bank_accounts(session),
     )
     on = as_of.astimezone(OSLO).date()
+    from tasks.records.replanning import round_as_decided
+
+    round_def = round_as_decided(session, round_def, on)  # an early end decided by then counts
     plan = plan_payout(round_def, quarter, on=on, registry=context.registry, inputs=inputs)
     report(0.6, "lines computed")
     return _result(round_def, plan, as_of, status, {p.id: p.line_key for p in inputs.paid})
@@ -350,7 +603,7 @@ def _write(
             for line in result.lines[start : start + _CHUNK]
         ]
         session.execute(insert(table), rows)
-        total_ore += sum(row["amount_ore"] for row in rows)
+        total_ore += sum(to_ore(line.amount) for line in result.lines[start : start + _CHUNK])
     record = _run_record(session, round_def.id, result.run)
     assert record is not None
     record.finished_at = now
@@ -369,6 +622,11 @@ def _write(
             "lines": len(result.lines),
             "total_ore": total_ore,
             "held": [held.kommunenummer for held in result.held],
+            "fingerprint": result.fingerprint,
+            "approvals": [
+                {"role": a.role, "name": a.name, "approved_at": a.approved_at.isoformat()}
+                for a in result.approvals
+            ],
         },
     )
     if mail_statements and result.lines:
@@ -382,7 +640,7 @@ def _ids_of_corrected(session: Session, result: PayoutResult) -> list[tuple[int,
     if not keys:
         return []
     return list(
-        session.exec(
+        session.exec(  # type: ignore[arg-type]
             select(LedgerLineRecord.id, LedgerLineRecord.line_key).where(
                 col(LedgerLineRecord.line_key).in_(keys)
             )

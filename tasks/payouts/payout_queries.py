@@ -21,14 +21,19 @@ from sqlmodel import Session, col, select
 
 from sio_domain.payees import Participation
 from sio_domain.payment_clearance import AgreementState
+from sio_domain.payout_approval import Approval
 from sio_domain.payout_periods import Month
 from sio_domain.settlement import PaidLine, StaffAdjustment
 from tasks.storage.tables import (
     ActivityReport,
+    ActivityStatus,
     AdjustmentRecord,
+    BankAccountRecord,
     ExpenditureRecord,
     LedgerLineRecord,
     ParticipationRecord,
+    PayoutApprovalRecord,
+    PayoutProposalRecord,
     ReplyRecord,
     SignatureRecord,
     SystemAdaptationClaim,
@@ -322,7 +327,72 @@ def adaptation_claims(
 
 
 def lock_round(session: Session, round_id: str) -> None:
-    """Serialise payout runs of one round on PostgreSQL (SQLite serialises all writers anyway)."""
-    if session.get_bind().dialect.name == "postgresql":
+    """Serialise payout work on one round (a run, an approval) until the transaction ends.
+
+    Whoever comes second — the CLI or a flow, any process — waits here and then sees what the
+    first committed. PostgreSQL: a transaction-level advisory lock per round. SQLite: a write
+    statement as the transaction's first, which takes the database's single writer lock
+    (``RESERVED``) before anything is read, so no run decides on a snapshot another run is about
+    to change. Call it first in the session's transaction.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         key = _PAYOUT_LOCK_BASE + zlib.crc32(round_id.encode())
         session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif dialect == "sqlite":
+        session.connection().execute(text("UPDATE payout_run SET run = run WHERE 0 = 1"))
+
+
+def duties_done(session: Session, round_id: str) -> dict[str, dict[str, date]]:
+    """Per participation number: duties (``annual_report:<year>``) recorded done, and the day.
+
+    The day done is what counts (the run compares it with its own day), as a signature counts
+    from the day the directorate received it: staff record both after the fact.
+    """
+    rows = session.exec(
+        select(ActivityStatus).where(
+            col(ActivityStatus.round_id) == round_id,
+            col(ActivityStatus.activity_key).startswith("annual_report:"),
+        )
+    ).all()
+    done: dict[str, dict[str, date]] = {}
+    for row in rows:
+        done.setdefault(row.kommunenummer, {})[row.activity_key] = row.done_on
+    return done
+
+
+def bank_accounts(session: Session) -> dict[str, str]:
+    """Per kommunenummer: the latest account recorded.
+
+    An account is a standing fact, not a decision of trial time: the latest one is where money
+    goes, whenever the run's instant. Recording one changes a held proposal (the hold lifts), so
+    that proposal needs its approvals again.
+    """
+    rows = session.exec(
+        select(BankAccountRecord.kommunenummer, BankAccountRecord.account).order_by(
+            col(BankAccountRecord.recorded_at), col(BankAccountRecord.id)
+        )
+    ).all()
+    return dict(rows)
+
+
+def approvals(session: Session, round_id: str, run: str) -> list[Approval]:
+    """Every approval recorded for one run, of any proposal fingerprint."""
+    rows = session.exec(
+        select(PayoutApprovalRecord).where(
+            col(PayoutApprovalRecord.round_id) == round_id, col(PayoutApprovalRecord.run) == run
+        )
+    ).all()
+    return [
+        Approval(r.role, r.name, r.fingerprint, r.approved_at)  # type: ignore[arg-type]
+        for r in rows
+    ]
+
+
+def proposal(session: Session, round_id: str, run: str) -> PayoutProposalRecord | None:
+    """The run's current proposal, if one was computed."""
+    return session.exec(
+        select(PayoutProposalRecord).where(
+            col(PayoutProposalRecord.round_id) == round_id, col(PayoutProposalRecord.run) == run
+        )
+    ).first()

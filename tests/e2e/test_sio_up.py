@@ -272,7 +272,5 @@ def test_a_selection_made_in_prefects_input_form_sends_every_decision_letter(
     os_letters = smtp_server.messages_for("radmann@os.kommune.no")
     received = [(m.rcpt_tos, m.message["Subject"]) for m in smtp_server.messages]
     assert any("modell A" in m.get_body().get_content() for m in stjordal), received
-    [rejection] = [
-        m for m in os_letters if str(m["X-SIO-Key"]).strip() == "decision:sio-2016:1243"
-    ]
+    [rejection] = [m for m in os_letters if str(m["X-SIO-Key"]).strip() == "decision:sio-2016:1243"]
     assert "Vedtak" in str(rejection["Subject"])  # a rejection no longer stops the letters

@@ -28,7 +28,14 @@ from tasks.payouts.ledger import (
 )
 from tasks.payouts.payout_engine import PayoutResult, run_payout
 from tasks.storage.database import dispose_engine, session_for
-from tasks.storage.tables import LedgerLineRecord, ParticipationRecord, ReplyRecord, SignatureRecord
+from tasks.storage.tables import (
+    LedgerLineRecord,
+    ParticipationRecord,
+    PayoutApprovalRecord,
+    ReplyRecord,
+    SignatureRecord,
+)
+from tests.support.payout_approval import record_payable, run_and_approve
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 R2016_END = date(2019, 4, 30)
@@ -90,6 +97,9 @@ class Trial:
                     abf_start=abf_start,
                 )
             )
+            record_payable(
+                session, round_id, number, start=start, end=end, at=datetime(2015, 1, 1, tzinfo=UTC)
+            )
             session.commit()
         if signed:
             self.sign(round_id, number, received_on=start.replace(year=start.year - 1, month=2))
@@ -146,7 +156,7 @@ class Trial:
 
     def run(self, round_id: str, quarter: str, **options: object) -> PayoutResult:
         options.setdefault("as_of", run_instant(quarter))
-        return run_payout(round_id, quarter, database_url=self.url, **options)  # type: ignore[arg-type]
+        return run_and_approve(round_id, quarter, database_url=self.url, **options)
 
     def ledger(self, round_id: str) -> list[LedgerLine]:
         with session_for(self.url) as session:
@@ -236,7 +246,19 @@ def test_a_second_run_of_the_same_quarter_adds_nothing(db: Trial) -> None:
 
 
 def test_two_runs_of_one_quarter_at_the_same_time_pay_once(db: Trial) -> None:
+    """Two approved runs of one quarter at once (CLI and flow): one pays, one finds it paid."""
     stjordal_2016(db)
+    proposal = run_payout("sio-2016", "2016Q4", database_url=db.url, as_of=run_instant("2016Q4"))
+    assert proposal.status == "awaiting_approval" and db.line_count() == 0
+    with session_for(db.url) as session:
+        for role, name in (("disponent", "Dina"), ("attestant", "Atle")):
+            session.add(
+                PayoutApprovalRecord(
+                    round_id="sio-2016", run="2016Q4", role=role, name=name,
+                    fingerprint=proposal.fingerprint, approved_at=run_instant("2016Q4"), via="test",
+                )
+            )  # fmt: skip
+        session.commit()
     results: list[PayoutResult] = []
     threads = [
         threading.Thread(target=lambda: results.append(db.run("sio-2016", "2016Q4")))

@@ -16,8 +16,11 @@ from tasks.storage.tables.base import UtcDateTime
 from tasks.storage.tables.finance import (
     ActivityReport,
     AdjustmentRecord,
+    BankAccountRecord,
     ExpenditureRecord,
     LedgerLineRecord,
+    PayoutApprovalRecord,
+    PayoutProposalRecord,
     PayoutRunRecord,
     SystemAdaptationClaim,
 )
@@ -45,6 +48,7 @@ __all__ = [
     "ApplicationRecord",
     "AttendanceRecord",
     "AuditEntry",
+    "BankAccountRecord",
     "ContactRecord",
     "ExpenditureRecord",
     "LedgerLineRecord",
@@ -53,6 +57,8 @@ __all__ = [
     "OutgoingAttachment",
     "OutgoingMail",
     "ParticipationRecord",
+    "PayoutApprovalRecord",
+    "PayoutProposalRecord",
     "PayoutRunRecord",
     "ReplanDecisionRecord",
     "ReplyRecord",

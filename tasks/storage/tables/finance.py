@@ -112,3 +112,56 @@ class LedgerLineRecord(SQLModel, table=True):
     corrects: int | None = None
     basis: str = Field(default="", sa_type=Text)
     created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class PayoutProposalRecord(SQLModel, table=True):
+    """The current proposal of a payout run awaiting approval (one per round and quarter).
+
+    Replaced when a new computation of the run gives another fingerprint; ``proposed_at`` is
+    the run's as-of instant, the one its lines and statements are dated at once approved.
+    """
+
+    __tablename__ = "payout_proposal"
+    __table_args__ = (UniqueConstraint("round_id", "run"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: str
+    run: str  # YYYYQn
+    fingerprint: str
+    as_of: datetime = Field(sa_type=UtcDateTime)
+    computed_at: datetime = Field(sa_type=UtcDateTime)
+    lines: int = 0
+    total_ore: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    held: str = Field(default="[]", sa_type=Text)  # JSON list of held-back kommunenummer
+
+
+class PayoutApprovalRecord(SQLModel, table=True):
+    """One approval (budsjettdisponering or attestasjon) of one proposal fingerprint.
+
+    Append-only: an approval of an older fingerprint stays as history but no longer counts.
+    """
+
+    __tablename__ = "payout_approval"
+    __table_args__ = (UniqueConstraint("round_id", "run", "role", "fingerprint"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: str = Field(index=True)
+    run: str
+    role: str  # disponent | attestant
+    name: str
+    fingerprint: str
+    approved_at: datetime = Field(sa_type=UtcDateTime)
+    via: str  # cli | prefect-ui
+
+
+class BankAccountRecord(SQLModel, table=True):
+    """A municipality's bank account (kontonummer) for payment files; the latest recorded counts."""
+
+    __tablename__ = "bank_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: str
+    kommunenummer: str = Field(max_length=4, index=True)
+    account: str = Field(max_length=11)
+    recorded_at: datetime = Field(sa_type=UtcDateTime)
+    recorded_by: str

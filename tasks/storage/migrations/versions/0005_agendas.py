@@ -1,7 +1,7 @@
 """announcements, replanning decisions, rejection reasons, the day a meeting time was agreed
 
 Revision ID: 0005_agendas
-Revises: 0003_outbox_states
+Revises: 0004_payout_approval
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_agendas"
-down_revision: str | None = "0003_outbox_states"
+down_revision: str | None = "0004_payout_approval"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
