@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/payout.py --database-url postgresql+psycopg://…/db
     .venv/bin/python benchmarks/payout.py --scales 1           # only the 357 municipalities
 
-Synthetic data (issue 4, item 6): N municipalities (357 — as many as Norway has — at scale 1,
+Synthetic data: N municipalities (357 — as many as Norway has — at scale 1,
 3 570 at scale 10) with synthetic numbers 6000…, each taking part in round 2016 (four in five
 model A, the rest model B) with both signatures, its 2015 expenditure on the four KOSTRA
 functions, and a year of monthly activity (July 2016 – June 2017) over the 8 service codes,
@@ -183,7 +183,8 @@ _QUIET: dict[str, Any] = {"mail_statements": False}
 
 
 def _as_of(quarter: str) -> datetime:
-    """06:00 Oslo on the quarter's 5th working day (DOMAIN.md D), as the deployment runs it."""
+    """06:00 Oslo on the quarter's 5th working day (design decision D), as the deployment runs
+    it."""
     from sio_domain.norwegian_calendar import nth_working_day_of_month, oslo_datetime
     from sio_domain.payout_periods import Quarter
 

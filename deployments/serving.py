@@ -1,7 +1,7 @@
 """Where things run: every stage of every shipped round as a deployment served from this process.
 
 ``sio up`` starts a local Prefect server (UI on 127.0.0.1:4200, its own SQLite under SIO_HOME,
-separate from the application database — PREFECT-NOTES.md) and serves these deployments with their
+separate from the application database — and serves these deployments with their
 schedules until stopped. To scale out, point PREFECT_API_URL at a shared server and run the same.
 """
 

@@ -1,4 +1,5 @@
-"""sio's settings: the one place that reads the environment (`SIO_*` variables, INTERFACE.md).
+"""sio's settings: the one place that reads the environment (`SIO_*` variables, the command
+contract).
 
 Everything else receives a `Settings` (or the values in it) as a parameter, so tests and
 `sio simulate` can point the code at a temporary database and outbox without touching the

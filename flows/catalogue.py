@@ -1,4 +1,4 @@
-"""Every flow by its INTERFACE.md name (``sio run FLOW``), imported only when asked for."""
+"""Every flow by its contract name (``sio run FLOW``), imported only when asked for."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ _LOCATIONS = {
 
 
 def flow_named(name: str) -> Any:
-    """The Prefect flow for an INTERFACE.md flow name; ValueError naming the known ones."""
+    """The Prefect flow for a flow name of the command contract; ValueError naming the known
+    ones."""
     if name not in _LOCATIONS:
         raise ValueError(f"FLOW: {name!r} is not a flow ({', '.join(FLOW_NAMES)})")
     module, attribute = _LOCATIONS[name]

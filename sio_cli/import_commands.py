@@ -1,4 +1,5 @@
-"""``sio import KIND FILE``: bring a CSV file in, all or nothing (INTERFACE.md, File formats)."""
+"""``sio import KIND FILE``: bring a CSV file in, all or nothing (the command contract, File
+formats)."""
 
 from __future__ import annotations
 

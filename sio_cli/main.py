@@ -1,4 +1,4 @@
-"""The ``sio`` command: one entry point for staff and scripts (INTERFACE.md, Commands).
+"""The ``sio`` command: one entry point for staff and scripts (the command contract, Commands).
 
 Commands import what they need inside their body, so a quick look-up like ``sio plan`` never pays
 for Prefect or the database layer.

@@ -182,7 +182,7 @@ def _payout_runs_later(now: datetime) -> None:
 
 def decide_selection(
     round_ref: Annotated[str, typer.Argument(metavar="ROUND")],
-    file: Annotated[Path, typer.Option("--file", help="selection CSV (INTERFACE.md)")],
+    file: Annotated[Path, typer.Option("--file", help="selection CSV (the command contract)")],
 ) -> None:
     """Record the selection from a file: the same effect as the staff's input in the Prefect UI."""
     from deployments.settings import load_settings

@@ -1,12 +1,12 @@
 """Checking an application (søknad) against its round's criteria, and judging it late or not.
 
 Why a check and not a refusal: whether a municipality takes part is the deciding body's call
-(the ministry, the directorate or parliament, DOMAIN.md "Who decides"), not the software's. An
+(the ministry, the directorate or parliament, "Who decides"), not the software's. An
 application that misses a criterion is stored with *findings*, and staff see them before they
 decide; only input that cannot be an application at all (an unknown municipality, an impossible
 date) is refused by the import.
 
-The criteria a file can show (seeds 004 and 003; DOMAIN.md, rounds 2016 and 2019):
+The criteria a file can show (seeds 004 and 003, rounds 2016 and 2019):
 
 - ``council_resolution`` — «Kommunestyret må ha vedtatt deltakelse i forsøksordningen» (seed 004,
   criteria; seed 003, «Tildelingskriterier»): the council resolution (kommunestyrevedtak) is dated,
@@ -28,7 +28,8 @@ apply to every round. Callers that know better pass their own set to
 :func:`check_application`; when round files gain a ``criteria`` list, only
 :func:`criteria_for_round` changes.
 
-**Late** applications are accepted and flagged (DOMAIN.md **D**): an application is late when it
+**Late** applications are accepted and flagged (design decision **D**): an application is late
+when it
 was submitted after the end (24:00 Europe/Oslo) of the *effective* deadline — the nominal date
 rolled to the next working day (domstolloven § 149, :func:`effective_deadline`).
 """

@@ -1,4 +1,4 @@
-"""What a payee is owed per quarter and component (DOMAIN.md, Financing, **D**: the payout model).
+"""What a payee is owed per quarter and component (Financing, **D**: the payout model).
 
 - Frame-financed months (model B, and model A before its ABF start) pay ``frame``: ``F(y)/12``
   a month — the earmarked grant (øremerket tilskudd).
@@ -12,7 +12,7 @@
 
 For each year, the amount for the months of participation is rounded once to øre and split into
 one instalment per quarter by its months; the instalments sum exactly to the rounded annual
-amount (the last takes the remainder). Acceptance (issue 4): a municipality whose 4 % exceeds the
+amount (the last takes the remainder). Acceptance: a municipality whose 4 % exceeds the
 25 m cap is owed exactly 25 000 000.00 in 2017 and 16 666 666.67 for May–December 2016.
 """
 
@@ -56,7 +56,7 @@ COMPONENTS: tuple[Component, ...] = (
 _WIDE = wide_context()
 
 ADVANCE_COMPONENTS: tuple[Component, ...] = ("frame", "lump_sum", "income_supplement")
-"""Paid in advance, by the run held in the quarter they are for (DOMAIN.md D)."""
+"""Paid in advance, by the run held in the quarter they are for (design decision D)."""
 
 
 class Basis(NamedTuple):

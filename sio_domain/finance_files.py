@@ -1,15 +1,16 @@
-"""Rows of the finance files — expenditure and activity (INTERFACE.md, File formats) — checked.
+"""Rows of the finance files — expenditure and activity (the command contract, File formats) —
+checked.
 
 - ``expenditure``: ``kommunenummer,year,function,amount`` — net operating expenditure (netto
   driftsutgifter) on a KOSTRA function (234, 253, 254, 261) in NOK, at most two decimals.
 - ``activity``: ``kommunenummer,month,service_code,units`` — units of a service in a month
-  (``YYYY-MM``), at most two decimals (DOMAIN.md: "Activity data arrive aggregated per
+  (``YYYY-MM``), at most two decimals ("Activity data arrive aggregated per
   municipality, month and service code").
 
 A bad row refuses the whole file with its line (the header is line 1), column and value
-(INTERFACE.md). A row carrying an 11-digit number anywhere — a personal identity number
+(the command contract). A row carrying an 11-digit number anywhere — a personal identity number
 (fødselsnummer), also written 6+5 with a space — is refused: the trial's finance needs no personal
-data (DOMAIN.md; issue 4). The number itself is masked in the message so it does not spread to logs.
+data. The number itself is masked in the message so it does not spread to logs.
 **D:** the rule is literal, so an expenditure of NOK 10 000 000 000 or more (only Oslo's care
 budget is that large) cannot be imported; no participant comes close.
 

@@ -1,7 +1,7 @@
 """The financing rules of the trial: expenditure, frame, income supplement and unit prices.
 
 Every figure comes from the round file's ``[financing]`` table, so the directorate can correct a
-deflator or a price without a release (DOMAIN.md, preamble). The rules (DOMAIN.md, Financing):
+deflator or a price without a release (preamble). The rules (Financing):
 
 - **baseline** (grunnlag): net operating expenditure (netto driftsutgifter) on KOSTRA functions
   234, 253, 254 and 261 in the year before the round starts (go-live year − 1) — seed 004 "the
@@ -16,7 +16,7 @@ deflator or a price without a release (DOMAIN.md, preamble). The rules (DOMAIN.m
   months: 4 % of the *expenditure*, not of the frame (seed 004: "4 % av netto driftsutgifter",
   seed 001), capped per municipality per year (seed 004: 25 m; seed 001: 27 m; 28 m from 2020).
 - **unit price** (enhetspris) of a year: the round file's price for that year, or the latest
-  earlier listed price indexed by the deflators of the years after it, rounded to øre (DOMAIN.md:
+  earlier listed price indexed by the deflators of the years after it, rounded to øre (:
   "index later years by the deflator unless the round file gives the year's price").
 
 Pure: no I/O, no clock. Amounts stay unrounded here; rounding to øre happens once per ledger line.
@@ -120,7 +120,8 @@ def annual_income_supplement(financing: Financing, expenditure: Decimal, year: i
 
 
 def lump_sum_of_frame(financing: Financing, frame: Decimal) -> Decimal:
-    """The lump-sum grant (rundsumtilskudd) of a year: ``lump_sum_share × F(y)`` (DOMAIN.md D)."""
+    """The lump-sum grant (rundsumtilskudd) of a year: ``lump_sum_share × F(y)`` (design decision
+    D)."""
     return _WIDE.multiply(financing.lump_sum_share, frame)
 
 
@@ -128,7 +129,7 @@ def unit_price(financing: Financing, service_code: str, year: int) -> Decimal:
     """The state unit price of a service in ``year``, at øre.
 
     The round file's price for that year if it lists one; otherwise the latest earlier listed price
-    indexed by each following year's deflator (DOMAIN.md: "index later years by the deflator").
+    indexed by each following year's deflator ("index later years by the deflator").
     """
     listed = sorted(
         listed_year

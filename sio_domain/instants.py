@@ -1,6 +1,7 @@
 """Reading the instant a run acts at (``--as-of``): ISO 8601, Europe/Oslo when no offset is given.
 
-INTERFACE.md: "DATETIME is ISO 8601; without an offset it is read as Europe/Oslo". A bare date
+the command contract: "DATETIME is ISO 8601; without an offset it is read as Europe/Oslo". A bare
+date
 means the start of that day in Oslo.
 """
 

@@ -2,7 +2,7 @@
 
 Why Decimal and whole øre: the directorate promised "correct and timely payments" (seed 000 §1.4);
 a binary float cannot hold 0.1 exactly, and a ledger that is off by an øre cannot be reconciled
-with the accounts. Rules (DOMAIN.md, Financing, **D**):
+with the accounts. Rules (Financing, **D**):
 
 - every ledger line is rounded half-up (avrunding halvt opp) to øre once, at the end;
 - the instalments (avdrag/terminer) of an annual amount sum to it exactly: every instalment but the
@@ -44,7 +44,8 @@ def from_ore(ore: int) -> Decimal:
 
 
 def format_amount(amount: Decimal) -> str:
-    """The ledger's amount text (INTERFACE.md): two decimals, no grouping, e.g. ``"1234.50"``."""
+    """The ledger's amount text (the command contract): two decimals, no grouping, e.g.
+    ``"1234.50"``."""
     rounded = round_ore(amount)
     if rounded == 0:
         rounded = Decimal("0.00")
@@ -68,7 +69,7 @@ def parse_amount(text: str) -> Decimal:
 
 
 def pro_rate(annual: Decimal, months: int, of_months: int = 12) -> Decimal:
-    """``annual × months / of_months``, rounded half-up to øre once (DOMAIN.md: months / 12).
+    """``annual × months / of_months``, rounded half-up to øre once (months / 12).
 
     Multiplying before dividing keeps the product exact; the one rounding is at the end.
     """
@@ -81,7 +82,8 @@ def split_instalments(total: Decimal, weights: Sequence[int]) -> list[Decimal]:
     """Split ``total`` (already at øre) into instalments proportional to ``weights``.
 
     Every instalment but the last is ``total × weight / Σ weights`` rounded half-up to øre; the
-    last takes the remainder, so the instalments always sum to ``total`` exactly (DOMAIN.md **D**:
+    last takes the remainder, so the instalments always sum to ``total`` exactly (design decision
+    **D**:
     "the last instalment takes the rounding remainder"). Weights are counts, e.g. the months of
     each quarter a municipality takes part in; a zero weight gets 0.00 (unless it is last).
     """

@@ -2,16 +2,17 @@
 
 Why a registry and not a plain table of numbers: a municipality is identified by its 4-digit
 *kommunenummer*, and that number changes when municipalities merge or a county is renumbered.
-DOMAIN.md ("Municipalities and mergers") decides that **a municipality is one identity with dated
+ ("Municipalities and mergers") decides that **a municipality is one identity with dated
 numbers; payouts after a merger go to the successor, history stays with the predecessors**. So
 every number a municipality has held stays in the registry with its validity interval and its
 successor, and :meth:`MunicipalityRegistry.in_force` turns any of them into the number in force
-on the date that matters (INTERFACE.md: "A municipality may be given by any kommunenummer it has
+on the date that matters (the command contract: "A municipality may be given by any kommunenummer
+it has
 held"). Names are never used to identify a municipality: Os in Hordaland (1243) and Os in Hedmark
 (0441) share a name and end up in different municipalities.
 
 The registry also holds each municipality's written standard (*målform*): a state body writes to a
-municipality in the standard it has chosen (the Language Act, språklova; DOMAIN.md, "Written
+municipality in the standard it has chosen (the Language Act, språklova, "Written
 standard"). **Design decision:** the letters exist only in bokmål and nynorsk, so a municipality
 that has declared itself language-neutral (*språknøytral*) is recorded as bokmål; nynorsk is
 recorded only where the municipality has chosen nynorsk.
@@ -91,7 +92,8 @@ class MunicipalityVersion(BaseModel):
 class MunicipalityFileError(ValueError):
     """A municipalities file that cannot be imported: the first bad row, column and value.
 
-    Every import refuses the whole file at the first bad row (INTERFACE.md, "File formats"), and
+    Every import refuses the whole file at the first bad row (the command contract, "File
+    formats"), and
     the message is one line a member of staff can act on, e.g.
     ``municipalities.csv: line 4, column valid_to: '2019-02-30' is not a real date (YYYY-MM-DD)``.
     Line numbers count the header as line 1.
@@ -371,7 +373,7 @@ class MunicipalityRegistry:
         """The version of this municipality in force on ``on``, from any number it has held.
 
         Forward while ``on`` is after ``valid_to`` (payouts after a merger go to the successor,
-        DOMAIN.md); backward while ``on`` is before ``valid_from``, but only through a single
+       ); backward while ``on`` is before ``valid_from``, but only through a single
         predecessor: before a merger the merged municipality was several, and choosing one would
         pay the wrong municipality. Raises :class:`MunicipalityNotInForce` then, or when the chain
         ends, and :class:`UnknownMunicipality` for a number the registry does not hold.

@@ -4,7 +4,7 @@ Why a module of its own: every reminder, meeting and payout date in the trial is
 these few rules, so they live in one place, on a maintained holiday table (the ``holidays``
 package) rather than a hand-written list, and with pendulum for Europe/Oslo offsets across DST.
 
-Rules (DOMAIN.md, "Deadlines, days and people"):
+Rules ("Deadlines, days and people"):
 - a working day (virkedag) is Monday–Friday and not a public holiday (helligdag/høytidsdag):
   1 Jan, Maundy Thursday, Good Friday, Easter Sunday and Monday, 1 May, 17 May, Ascension Day,
   Whit Sunday and Monday, 25 and 26 Dec; 24 and 31 Dec are working days;
@@ -78,7 +78,8 @@ def effective_deadline(nominal: date) -> date:
 def working_days_before(day: date, count: int) -> date:
     """The working day that lies ``count`` working days before ``day`` (``day`` not counted).
 
-    Reminders count backwards in working days (DOMAIN.md **D**: 14, 7 and 1 working days before
+    Reminders count backwards in working days (design decision **D**: 14, 7 and 1 working days
+    before
     a deadline), so a reminder never lands on a weekend or holiday.
     """
     if count < 0:
@@ -122,7 +123,8 @@ def nth_weekday_of_month(year: int, month: int, weekday: str, n: int) -> date:
 def meeting_day(year: int, month: int, weekday: str, n: int) -> date:
     """The proposed day of a monthly meeting: the n-th weekday, moved off a non-working day.
 
-    Status meetings default to the second Tuesday (DOMAIN.md **D**); a holiday on that day (for
+    Status meetings default to the second Tuesday (design decision **D**); a holiday on that day
+    (for
     example 17 May) moves the meeting to the next working day.
     """
     return next_working_day(nth_weekday_of_month(year, month, weekday, n))
@@ -144,7 +146,8 @@ def quarter_of(day: date) -> tuple[int, int]:
 
 
 def quarter_label(year: int, quarter: int) -> str:
-    """The trial's period label, ``YYYYQn`` (INTERFACE.md, ledger ``period`` and ``run``)."""
+    """The trial's period label, ``YYYYQn`` (the command contract, ledger ``period`` and
+    ``run``)."""
     return f"{year}Q{quarter}"
 
 

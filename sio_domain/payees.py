@@ -1,14 +1,15 @@
 """Who is paid for which month, and how: the payee (mottaker) schedule of a round.
 
 A participation is recorded under the number the municipality had when it was selected; the money
-for a month goes to the municipality *in force* that month (DOMAIN.md **D**: "payouts after a merger
+for a month goes to the municipality *in force* that month (design decision **D**: "payouts after
+a merger
 go to the successor, history stays with the predecessors"). So Hobøl (0138) is paid as 0138 for
 May–December 2019 and, with Askim, Spydeberg, Trøgstad and Eidsberg, as Indre Østfold (3014) from
 01.01.2020 — one municipality with one cap.
 
 Each month a payee takes part in is either frame-financed (earmarked grant, øremerket tilskudd:
 model B, and model A before its ABF start) or ABF-financed (aktivitetsbasert finansiering), and
-gaps pay nothing (DOMAIN.md, Financing).
+gaps pay nothing (Financing).
 
 **Design decisions** (documented here because the seeds are silent):
 
@@ -17,7 +18,7 @@ gaps pay nothing (DOMAIN.md, Financing).
   else the latest ABF start among the participations paid through it — the merged municipality
   can only price-code all its services once every part of it can.
 - *One month, one round*: a municipality's month is financed by one round only, the one whose
-  participation started first, so the cap "holds across rounds" (DOMAIN.md); the same month in a
+  participation started first, so the cap "holds across rounds" ; the same month in a
   later round is left out and flagged.
 - A participation never runs past the round's end or parliament's early end (``early_end``).
 """

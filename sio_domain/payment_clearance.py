@@ -1,10 +1,12 @@
 """Whether a participation may be paid yet: agreement signed, received and, if asked, accepted.
 
-DOMAIN.md **D**: "No payment before the agreement is fully signed and received by the directorate
+design decision **D**: "No payment before the agreement is fully signed and received by the
+directorate
 (and, where the round has one, the offer accepted by the reply deadline): lines are held back and
 flagged." The cooperation agreement (samarbeidsavtale) is signed in two copies, one per party
 (seed 000); what counts for the municipality's copy is when the directorate *received* it
-(INTERFACE.md, ``sio record signature --received-on``). Rounds with a reply deadline (seed 002:
+(the command contract, ``sio record signature --received-on``). Rounds with a reply deadline (seed
+002:
 "Svarfrist ... innen 31. desember") also need the municipality's acceptance of the offer.
 
 Design decision (D): a late duty named by the round file (the annual report, due 1 April the

@@ -1,8 +1,8 @@
 """Months and quarters (kvartal): the periods the trial pays for.
 
-Payouts run quarterly (DOMAIN.md **D**); a ledger line names the quarter its money is for
-(``period``, ``YYYYQn``) and the run that paid it (``run``, also ``YYYYQn``, INTERFACE.md).
-Participation is counted in whole calendar months (DOMAIN.md: "× months of participation / 12").
+Payouts run quarterly (design decision **D**); a ledger line names the quarter its money is for
+(``period``, ``YYYYQn``) and the run that paid it (``run``, also ``YYYYQn``, the command contract).
+Participation is counted in whole calendar months ("× months of participation / 12").
 """
 
 from __future__ import annotations

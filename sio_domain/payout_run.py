@@ -1,6 +1,7 @@
 """A quarterly payout run (utbetalingskjøring), decided from what is known at its as-of instant.
 
-The run held in quarter Q (DOMAIN.md **D**, 5th working day of the quarter, 06:00 Europe/Oslo):
+The run held in quarter Q (design decision **D**, 5th working day of the quarter, 06:00
+Europe/Oslo):
 
 1. pays the quarter's advance — frame or lump sum, and the income supplement — for the months each
    payee takes part in during Q (and any earlier quarter not yet paid);

@@ -2,7 +2,7 @@
 
 Why one pure function: reminders, invitations, meetings, readiness checks and payout runs all read
 their dates from here, so the seeds' dates are turned into events in exactly one place and can be
-checked against the documents (issue 2, item 4). Each event names its source, whether its date is
+checked against the documents. Each event names its source, whether its date is
 firm or still to be agreed, and who is responsible.
 """
 
@@ -66,7 +66,7 @@ SUBMISSION_DEADLINES = frozenset(
 
 
 class PlanEvent(BaseModel):
-    """One dated event of the plan; the JSON form is INTERFACE.md's "Plan event"."""
+    """One dated event of the plan; the JSON form is the command contract's "Plan event"."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -472,7 +472,8 @@ def _dated_item(
 def _report_deadlines(
     round_def: RoundDefinition, tracks: Sequence[_Track], municipality: str | None
 ) -> Iterable[PlanEvent]:
-    """The annual report (årsrapport) for each calendar year of participation (DOMAIN.md **D**)."""
+    """The annual report (årsrapport) for each calendar year of participation (design decision
+    **D**)."""
     rule = round_def.annual_report
     first = min(t.participation_start.date for t in tracks)
     for year in range(first.year, round_def.milestones.effective_end.year + 1):
@@ -494,7 +495,7 @@ def _payout_runs(
 ) -> Iterable[PlanEvent]:
     """Quarterly payout runs from the first participation quarter to the one after the end.
 
-    The run after the last quarter settles that quarter's activity-based financing (DOMAIN.md
+    The run after the last quarter settles that quarter's activity-based financing (
     **D**: each run settles ABF for the quarter just ended).
     """
     rule = round_def.payout

@@ -2,7 +2,7 @@
 
 Why data and not code: the seeds leave many dates open ("tidspunkt avtales med den enkelte
 kommune") and the directorate corrects figures during the trial, so operations staff must be able
-to correct a round without a release (DOMAIN.md, preamble). Every value carries the seed it comes
+to correct a round without a release (preamble). Every value carries the seed it comes
 from, or is marked **D** for a design decision.
 
 The model validates what a person can get wrong in a hand-edited file: real dates, the milestone
@@ -182,7 +182,8 @@ class Gathering(_Strict):
 
 
 class MeetingSlot(_Strict):
-    """Default proposed day and time of a status meeting (DOMAIN.md **D**: 2nd Tuesday 10–11:30)."""
+    """Default proposed day and time of a status meeting (design decision **D**: 2nd Tuesday
+    10–11:30)."""
 
     weekday: Weekday = "tuesday"
     nth: Annotated[int, Field(ge=1, le=4)] = 2
@@ -274,29 +275,29 @@ class MunicipalityOverride(_Strict):
 
 
 class Reminders(_Strict):
-    """When reminders and invitations go out (DOMAIN.md **D**)."""
+    """When reminders and invitations go out (design decision **D**)."""
 
     deadline_offsets: tuple[Annotated[int, Field(ge=0)], ...] = (14, 7, 1)
     meeting_invitation: Annotated[int, Field(ge=0)] = 10
     meeting_reminder: Annotated[int, Field(ge=0)] = 2
     send_at: time = time(9, 0)
-    source: str = "DOMAIN.md D: 14, 7 and 1 working days before, 09:00 Europe/Oslo"
+    source: str = "D: 14, 7 and 1 working days before, 09:00 Europe/Oslo"
 
 
 class AnnualReport(_Strict):
-    """The annual report per participation (DOMAIN.md **D**; seed 000 §2.3 reporting duty)."""
+    """The annual report per participation (design decision **D**; seed 000 §2.3 reporting duty)."""
 
     due_month: Annotated[int, Field(ge=1, le=12)] = 4
     due_day: Annotated[int, Field(ge=1, le=31)] = 1
-    source: str = "DOMAIN.md D: annual report due 1 April the following year (seed 000 §2.3)"
+    source: str = "D: annual report due 1 April the following year (seed 000 §2.3)"
 
 
 class PayoutSchedule(_Strict):
-    """Quarterly payout runs on the n-th working day of each quarter (DOMAIN.md **D**)."""
+    """Quarterly payout runs on the n-th working day of each quarter (design decision **D**)."""
 
     working_day: Annotated[int, Field(ge=1, le=20)] = 5
     at: time = time(6, 0)
-    source: str = "DOMAIN.md D: 5th working day of each quarter, 06:00 Europe/Oslo"
+    source: str = "D: 5th working day of each quarter, 06:00 Europe/Oslo"
     # Who may approve a run, per role (disponent, attestant); empty: anyone named.
     approvers: dict[Literal["disponent", "attestant"], tuple[str, ...]] = {}
     # Duties whose lateness holds the next payout (key prefix, e.g. annual_report).
@@ -305,7 +306,7 @@ class PayoutSchedule(_Strict):
 
 
 class Financing(_Strict):
-    """Financing parameters (DOMAIN.md, Financing; seeds 004, 001)."""
+    """Financing parameters (Financing; seeds 004, 001)."""
 
     supplement_rate: Rate
     caps: dict[int, Amount]

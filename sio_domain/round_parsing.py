@@ -1,8 +1,7 @@
 """Turning a round file's text into a validated :class:`RoundDefinition`, or one clear error.
 
 Why its own module: a round file is edited by hand, so a mistake must come back as one line that
-names the file, the field and the value (issue 2, "a bad file is refused with the file, the field
-and the value — never a traceback"). Reading the file is the caller's job; this stays pure.
+names the file, the field and the value. Reading the file is the caller's job; this stays pure.
 """
 
 from __future__ import annotations

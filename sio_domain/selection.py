@@ -10,7 +10,7 @@ form in the Prefect UI, is checked here before anything is recorded. The rules:
   2019 has only model A, seed 001). Where the round file invites a municipality in a cohort of a
   given model (seed 001: Stjørdal, Os, Lillesand, Hobøl continue in model A), the decision must
   name that model.
-- Who decides differs by round (DOMAIN.md): the ministry (2016, seed 000 §1.1), the directorate
+- Who decides differs by round : the ministry (2016, seed 000 §1.1), the directorate
   after clarifying with the ministry (2019, seed 003), parliament in the budget (2021, seed 002).
   ``decided_by`` defaults to the round's ``selection_decided_by``; ``decided_on`` to today, and
   may not lie in the future.
@@ -18,7 +18,7 @@ form in the Prefect UI, is checked here before anything is recorded. The rules:
   no application deadline had its applications before sio existed (round 2021: «14 kommuner har
   søkt», seed 002), so there any municipality in the registry — and in the round's invited set,
   when the round names one — may be decided on.
-- A municipality is decided once per set, under any number it has held (INTERFACE.md); the
+- A municipality is decided once per set, under any number it has held (the command contract); the
   decision is recorded under the number its application was stored under, or, without
   applications, the number in force on the decision date.
 

@@ -1,4 +1,4 @@
-"""The service codes activity is reported and priced under (DOMAIN.md, Financing).
+"""The service codes activity is reported and priced under (Financing).
 
 Why a fixed catalogue: activity files, unit-price lists and ledger lines must agree on the same
 codes, and a typo in any of them would silently pay nothing. Prices are data (round file); the

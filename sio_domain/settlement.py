@@ -1,6 +1,7 @@
 """Settling what is owed against what the ledger already paid: the lines a payout run adds.
 
-The ledger (utbetalingsreskontro) is append-only (DOMAIN.md **D**): a run never changes an earlier
+The ledger (utbetalingsreskontro) is append-only (design decision **D**): a run never changes an
+earlier
 run's lines. So a run compares what each payee is owed for each (period, component) with what the
 ledger holds for it — the original line plus every correction pointing at it — and adds only the
 difference:
@@ -14,7 +15,7 @@ difference:
 Staff ``adjustment`` lines are not computed: each recorded adjustment is paid once, as entered.
 Every line gets a ``line_key``, unique over (round, municipality, period, component, run, corrected
 line or adjustment): the database refuses a second line with the same key, so re-runs, retries and
-crashes never pay twice (issue 4).
+crashes never pay twice.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class NewLine(NamedTuple):
 
 @dataclass(frozen=True)
 class StaffAdjustment:
-    """An adjustment entered with ``sio adjust`` (DOMAIN.md: extraordinary payments)."""
+    """An adjustment entered with ``sio adjust`` (extraordinary payments)."""
 
     id: int
     kommunenummer: str

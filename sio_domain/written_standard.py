@@ -1,7 +1,7 @@
 """Norwegian date wording in the municipality's written standard (målform: bokmål or nynorsk).
 
 Why: a state body writes to a municipality in the written standard it has chosen (språklova), and
-dates are written the Norwegian way ("1. desember 2015") — DOMAIN.md, "Deadlines, days and people".
+dates are written the Norwegian way ("1. desember 2015") —, "Deadlines, days and people".
 Month names are the same in both standards; weekday names differ.
 """
 

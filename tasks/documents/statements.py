@@ -6,7 +6,7 @@
   table artifact in the Prefect UI (the flow publishes them; no Prefect import here).
 - Mail: each statement goes to the municipality's finance officers (økonomiansvarlig) through
   the outbox, kind ``payout_statement``, written in the municipality's written standard (bokmål
-  or nynorsk, språklova; DOMAIN.md), queued in the same transaction as the run's lines so the
+  or nynorsk, språklova), queued in the same transaction as the run's lines so the
   two are committed together; the outbox key makes it go once whatever re-runs.
 """
 

@@ -1,6 +1,7 @@
 """Reading an import file row by row: the one CSV reader every ``sio import`` kind shares.
 
-Why one reader: INTERFACE.md ("File formats") promises the same thing for every kind — UTF-8 with
+Why one reader: the command contract ("File formats") promises the same thing for every kind —
+UTF-8 with
 a header row, comma-separated, ISO dates — and the same refusal: the whole file is refused at the
 first bad row, with the file's line number, the column and the value. Putting the header check,
 the line counting and the cell parsers in one place keeps that message identical everywhere:

@@ -1,9 +1,9 @@
 """``sio import expenditure|activity FILE``: finance data in, streamed and all-or-nothing.
 
 - Streamed: the file is read row by row with ``csv.reader`` and written in chunks, so memory stays
-  flat however large the file is (issue 4, item 5).
+  flat however large the file is.
 - All-or-nothing: every chunk is written inside one transaction that is committed only after the
-  last row passed; the first bad row rolls everything back (INTERFACE.md, File formats).
+  last row passed; the first bad row rolls everything back (the command contract, File formats).
 - Municipalities are resolved through the registry to the number in force on the date that
   matters: the last day of an expenditure year, the first day of an activity month.
 - Expenditure for the same municipality, year and function replaces the earlier figure (KOSTRA

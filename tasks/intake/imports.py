@@ -1,10 +1,11 @@
 """Bringing staff's CSV files in: contacts, applications, and the selection decided from a file.
 
 ``sio import KIND FILE [--round ROUND]`` and ``sio decide selection ROUND --file FILE`` land here
-(INTERFACE.md, "File formats"). Every import is all-or-nothing: each row is checked (the file
+(the command contract, "File formats"). Every import is all-or-nothing: each row is checked (the
+file
 reader, the registry, the round's rules) and written inside one transaction together with its
 audit entries, and the first bad row raises :class:`~tasks.intake.csv_rows.ImportRefused` — one line
-naming the file, line, column and value — before anything is committed (issue 3, item 6).
+naming the file, line, column and value — before anything is committed.
 
 Municipalities may be given by any number they have held; each is resolved to the number in
 force on the date that matters: the import date for contacts, the submission date for

@@ -1,7 +1,7 @@
 """Finding and reading round files: the shipped ones by id, or a user's own by path.
 
 Plain functions, no Prefect import: ``sio plan`` and ``sio rounds`` are quick look-ups that must not
-pay Prefect's start-up (issue 2, item 6).
+pay Prefect's start-up.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 
 Why two full sets of templates and not one text with swapped words: a state body writes to a
 municipality in the written standard the municipality has chosen (the Language Act, språklova;
-DOMAIN.md "Written standard"), and bokmål and nynorsk differ in more than single words. Each kind
+ "Written standard"), and bokmål and nynorsk differ in more than single words. Each kind
 has ``tasks/mail/templates/nb/<kind>.txt.j2`` and ``tasks/mail/templates/nn/<kind>.txt.j2``; both
 extend that standard's ``_letter.txt.j2`` (the signature) and define a ``subject`` and a
 ``body`` block.

@@ -1,11 +1,12 @@
 """The payout ledger (utbetalingsreskontro): reading it, exporting it, and staff entries into it.
 
-The ledger is append-only (DOMAIN.md **D**): lines are only ever inserted, by a payout run
+The ledger is append-only (design decision **D**): lines are only ever inserted, by a payout run
 (tasks/payouts/payout_engine.py); nothing here updates or deletes one. Staff add *decisions* that
 the next run turns into lines: an adjustment (``sio adjust``: an extraordinary payment or
 claw-back decided outside the model) and a documented system-adaptation cost (seed 000 §1.4).
 
-A line's JSON is exactly INTERFACE.md's ledger line. ``corrects`` is the ``line_key`` of the line a
+A line's JSON is exactly the command contract's ledger line. ``corrects`` is the ``line_key`` of
+the line a
 correction corrects (a key is self-describing and unique; database ids mean nothing outside).
 """
 
@@ -53,7 +54,7 @@ class LedgerLine:
     basis: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        """INTERFACE.md's ledger / payout line, amount as a two-decimal string."""
+        """the command contract's ledger / payout line, amount as a two-decimal string."""
         return {
             "kommunenummer": self.kommunenummer,
             "municipality": self.municipality,

@@ -1,7 +1,7 @@
 """The reads a payout run makes: a handful of bulk queries, whatever the number of municipalities.
 
 Why bulk: a run for all 357 municipalities (or ten times as many rows) must stay within twice the
-time of one raw SQL ``GROUP BY`` over the same activity (issue 4, benchmark). So activity is
+time of one raw SQL ``GROUP BY`` over the same activity. So activity is
 priced and summed in SQL — one row back per municipality and month — and every other read is one
 query per table, never one per municipality.
 """

@@ -5,7 +5,7 @@ Data access only: the rules live in ``sio_domain.application_criteria`` (finding
 ``sio_domain.selection`` (what a valid decision is). Every function takes the caller's session
 and writes its audit entries into the same transaction; the caller commits, so a refused file or
 a failed run leaves nothing behind. Recording is idempotent: the same decision again changes
-nothing, so the selection flow and ``sio decide selection`` can both be re-run safely (issue 3).
+nothing, so the selection flow and ``sio decide selection`` can both be re-run safely.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A contact is one person in one role at one municipality; the person is known by e-mail address
 (the table's key is municipality, role and address). Importing the same person in the same role
 again updates the name and telephone number instead of adding a second row, so a corrected
-contacts file can simply be imported again. Roles (DOMAIN.md, "Contact roles"): contact person
+contacts file can simply be imported again. Roles ("Contact roles"): contact person
 (kontaktperson), project leader (prosjektleder), chief executive (rådmann/kommunedirektør — one
 role, two titles), finance officer (økonomiansvarlig), allocation officer (tildelingskontor),
 service manager (virksomhetsleder); gatherings name their audience by role (seed 000, rows 6–7).

@@ -127,7 +127,7 @@ def record_signature(
     """One signature on the cooperation agreement (seed 000: «utferdiget i 2 ... eksemplarer»).
 
     ``received_on`` (default: the signing date) is when the directorate received the
-    municipality's signed copy; the agreement deadline is judged on it (DOMAIN.md: a return date).
+    municipality's signed copy; the agreement deadline is judged on it (a return date).
     """
     round_def = view.round_def
     received = received_on or signed_on

@@ -1,7 +1,8 @@
 """Imported municipalities in the application database (``sio import municipalities FILE``).
 
 All-or-nothing: the file is parsed and checked against the whole registry (shipped + stored + the
-file) before one transaction writes it, so a refused file leaves nothing behind (INTERFACE.md).
+file) before one transaction writes it, so a refused file leaves nothing behind (the command
+contract).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Recording the staff's selection, from the Prefect UI's form or from a file.
 
 Both ways go through the same validation (sio_domain.selection) and the same idempotent store, so
-"the same effect as the staff's input in the Prefect UI" (INTERFACE.md, ``sio decide selection``)
+"the same effect as the staff's input in the Prefect UI" (the command contract, ``sio decide
+selection``)
 holds by construction.
 """
 

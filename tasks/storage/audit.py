@@ -1,4 +1,4 @@
-"""Writing the audit log: every state change, what, when and by whom or which run (issue 3)."""
+"""Writing the audit log: every state change, what, when and by whom or which run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``sio payout``, ``sio ledger``, ``sio adjust`` as a user types them (INTERFACE.md, Commands).
+"""``sio payout``, ``sio ledger``, ``sio adjust`` as a user types them (the command contract,
+Commands).
 
 The commands are run through a Typer app holding exactly the functions sio_cli/main.py registers,
 so these tests do not depend on the rest of the CLI being wired.

@@ -1,6 +1,6 @@
 """``sio run FLOW`` runs a stage as its deployment would, on Prefect's local ephemeral server.
 
-No SMTP configured: mail lands as .eml files in SIO_HOME/outbox (INTERFACE.md, settings).
+No SMTP configured: mail lands as .eml files in SIO_HOME/outbox (the command contract, settings).
 """
 
 from __future__ import annotations

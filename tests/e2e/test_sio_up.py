@@ -42,7 +42,7 @@ API_AUTH = "sio-staff:test-passord-9"  # SIO_API_AUTH of the served API (HTTP Ba
 
 
 def _api(base: str, path: str, body: dict | None = None, *, auth: str | None = API_AUTH) -> object:
-    """One call to Prefect's REST API; 503 (its SQLite busy, PREFECT-NOTES.md) is retried."""
+    """One call to Prefect's REST API; 503 (its SQLite busy, is retried."""
     headers = {"Content-Type": "application/json"}
     if auth is not None:
         headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()

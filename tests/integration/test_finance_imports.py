@@ -1,4 +1,4 @@
-"""``sio import expenditure|activity``: streamed, checked row by row, all or nothing (issue 4)."""
+"""``sio import expenditure|activity``: streamed, checked row by row, all or nothing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Contacts, applications and the selection come in from CSV files, all or nothing (issue 3).
+"""Contacts, applications and the selection come in from CSV files, all or nothing.
 
 Every test runs on SQLite and PostgreSQL. A refused file must leave every table exactly as it
 was — the bad row is put last, after good rows, so the test fails if anything was written before
@@ -350,7 +350,7 @@ def test_a_selection_records_decisions_and_participations_from_the_plan(settings
     assert decisions["1243"].decided_on == date(2016, 1, 20)  # default: the day it is recorded
     assert set(participations) == {"1714", "0138"}
     stjordal, hobol = participations["1714"], participations["0138"]
-    # seed 000: 01.05.2016 – 30.04.2019; model A has ABF from go-live (DOMAIN.md D), B none
+    # seed 000: 01.05.2016 – 30.04.2019; model A has ABF from go-live (design decision D), B none
     assert (stjordal.model, stjordal.start, stjordal.end) == (
         "A",
         date(2016, 5, 1),

@@ -34,7 +34,7 @@ def cell(value: str, column: str = "name") -> CsvRow:
 
 
 def test_rows_carry_their_file_line_and_cells_by_column(tmp_path):
-    read = rows(tmp_path, 'name,kommunenummer\n Os ,1243\n\n"Fusa,\nBjørnafjorden",1241\nX,0001\n')
+    read = rows(tmp_path, 'name,kommunenummer\n Os,1243\n\n"Fusa,\nBjørnafjorden",1241\nX,0001\n')
     assert [(row.line, row["kommunenummer"], row["name"]) for row in read] == [
         (2, "1243", "Os"),
         (4, "1241", "Fusa,\nBjørnafjorden"),

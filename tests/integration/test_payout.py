@@ -1,4 +1,4 @@
-"""Quarterly payout runs against a real database (SQLite and PostgreSQL): issue 4's promises.
+"""Quarterly payout runs against a real database (SQLite and PostgreSQL): the trial's promises.
 
 Exact to the øre, paid once whatever re-runs, late activity as corrections, mergers paid to the
 successor with one cap, and nothing paid before the agreement is signed.
@@ -63,7 +63,7 @@ def sqlite_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Trial]
 
 
 def run_instant(quarter: str) -> datetime:
-    """06:00 Europe/Oslo on the quarter's 5th working day, when the deployment runs (DOMAIN.md)."""
+    """06:00 Europe/Oslo on the quarter's 5th working day, when the deployment runs ."""
     first = Quarter.parse(quarter).first_day
     return oslo_datetime(nth_working_day_of_month(first.year, first.month, 5), time(6, 0))
 

@@ -139,7 +139,7 @@ def test_the_table_artifact_has_one_row_per_municipality_and_a_column_per_compon
 def test_the_statement_is_mailed_to_the_finance_officer_in_the_municipalitys_standard(
     db: Trial,
 ) -> None:
-    """Os writes nynorsk, Selbu bokmål (språklova; DOMAIN.md): one mail each, once."""
+    """Os writes nynorsk, Selbu bokmål (språklova): one mail each, once."""
     two_municipalities(db)
     finance_officer(db, "1243", "okonomi@os.kommune.no")
     finance_officer(db, "1664", "okonomi@selbu.kommune.no")

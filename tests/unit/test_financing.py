@@ -1,4 +1,4 @@
-"""Financing rules (DOMAIN.md, Financing): expenditure growth, frame, supplement, cap, prices."""
+"""Financing rules (Financing): expenditure growth, frame, supplement, cap, prices."""
 
 from __future__ import annotations
 

@@ -111,7 +111,7 @@ def test_line_keys_differ_per_run_and_corrected_line() -> None:
 
 
 def test_payment_needs_both_signatures_and_the_received_copy() -> None:
-    """DOMAIN.md D: no payment before the agreement is fully signed and received."""
+    """D: no payment before the agreement is fully signed and received."""
     on = date(2016, 4, 7)
     signed = AgreementState(date(2016, 1, 29), date(2016, 1, 30))
     assert clearance_problems(signed, needs_reply=False, on=on) == []

@@ -1,4 +1,5 @@
-"""Money rules: Decimal NOK, half-up to øre per line, instalments that sum exactly (DOMAIN.md D)."""
+"""Money rules: Decimal NOK, half-up to øre per line, instalments that sum exactly (design
+decision D)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Financing data and the append-only payout ledger (issue 4).
+"""Financing data and the append-only payout ledger.
 
 Money is stored as whole øre (integers): exact on SQLite and PostgreSQL alike, and summable in SQL.
 Activity units are stored in hundredths for the same reason.
@@ -94,7 +94,7 @@ class LedgerLineRecord(SQLModel, table=True):
     """One payout line. Append-only: never updated or deleted once written.
 
     ``line_key`` is unique over (round, municipality, period, component, run, corrected line or
-    adjustment): a re-run, retry or crash-and-rerun cannot pay the same thing twice (issue 4).
+    adjustment): a re-run, retry or crash-and-rerun cannot pay the same thing twice.
     """
 
     __tablename__ = "ledger_line"

@@ -1,7 +1,7 @@
 """The trial's lifecycle per round and municipality: apply, select, reply, sign, take part.
 
 Each table has a natural unique key (round, municipality[, what]) so that every stage can be
-re-run: a second run finds the row and does nothing (issue 3, "safe to repeat").
+re-run: a second run finds the row and does nothing.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class SignatureRecord(SQLModel, table=True):
     """One party's signature on the cooperation agreement (samarbeidsavtale, 2 copies, seed 000).
 
     ``received_on`` is when the directorate received the municipality's signed copy: the agreement
-    deadline is a return date (DOMAIN.md).
+    deadline is a return date .
     """
 
     __tablename__ = "signature"
@@ -89,7 +89,7 @@ class SignatureRecord(SQLModel, table=True):
 
 
 class ParticipationRecord(SQLModel, table=True):
-    """A municipality's participation in a round: model and dated values (DOMAIN.md D)."""
+    """A municipality's participation in a round: model and dated values (design decision D)."""
 
     __tablename__ = "participation"
     __table_args__ = (UniqueConstraint("round_id", "kommunenummer"),)

@@ -14,7 +14,7 @@ class MunicipalityRecord(SQLModel, table=True):
     """A municipality (kommune) under one number, from the `municipalities` import.
 
     Municipalities merge and are renumbered; `valid_to` and `successor` let any number a
-    municipality has held be resolved to the one in force on a given date (INTERFACE.md).
+    municipality has held be resolved to the one in force on a given date (the command contract).
     `imported_at` is passed in by the importer (simulated time in `sio simulate`), never defaulted.
     """
 
@@ -37,7 +37,7 @@ class MunicipalityRecord(SQLModel, table=True):
 class ContactRecord(SQLModel, table=True):
     """A person at a municipality who receives the trial's mail, in one role.
 
-    Roles (DOMAIN.md): contact person (kontaktperson), project leader (prosjektleder), chief
+    Roles : contact person (kontaktperson), project leader (prosjektleder), chief
     executive (rådmann/kommunedirektør), finance officer (økonomiansvarlig), allocation officer
     (tildelingskontor), service manager (virksomhetsleder).
     """
