@@ -11,7 +11,7 @@ run: install
 
 test: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy sio_domain
+	$(VENV)/bin/mypy --strict sio_domain tasks
 	bash .ci/services.sh
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlmodel import Session, col, select
 
-from sio_domain.entitlement import COMPONENTS
+from sio_domain.entitlement import COMPONENTS, Component
 from sio_domain.money import format_amount
 from sio_domain.municipality_registry import MunicipalityRegistry
 from sio_domain.norwegian_calendar import OSLO
@@ -152,7 +152,7 @@ def statement_table_rows(result: PayoutResult) -> list[dict[str, Any]]:
 def _table_row(number: str, name: str, lines: Sequence[LedgerLine], status: str) -> dict[str, Any]:
     totals = {component: Decimal("0") for component in COMPONENTS}
     for line in lines:
-        totals[line.component] += line.amount
+        totals[cast("Component", line.component)] += line.amount
     return {
         "kommunenummer": number,
         "municipality": name,

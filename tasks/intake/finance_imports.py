@@ -147,7 +147,11 @@ def _refuse_repeats(
     the file); only when there is a repeat is the file read again to name its lines.
     """
     repeat = session.execute(
-        select(ActivityReport.kommunenummer, ActivityReport.month, ActivityReport.service_code)
+        select(
+            col(ActivityReport.kommunenummer),
+            col(ActivityReport.month),
+            col(ActivityReport.service_code),
+        )
         .where(col(ActivityReport.reported_at) == now, col(ActivityReport.batch) == batch)
         .group_by(
             col(ActivityReport.kommunenummer),

@@ -77,17 +77,17 @@ def ledger_lines(
     """The round's lines in the order they were written, optionally for some numbers or one run."""
     line, corrected = LedgerLineRecord, aliased(LedgerLineRecord)
     query = (
-        select(
-            line.kommunenummer,
-            line.municipality,
-            line.model,
-            line.run,
-            line.period,
-            line.component,
-            line.amount_ore,
-            corrected.line_key,
-            line.line_key,
-            line.basis,
+        select(  # type: ignore[call-overload]  # sqlmodel types up to 4 columns
+            col(line.kommunenummer),
+            col(line.municipality),
+            col(line.model),
+            col(line.run),
+            col(line.period),
+            col(line.component),
+            col(line.amount_ore),
+            col(corrected.line_key),
+            col(line.line_key),
+            col(line.basis),
         )
         .outerjoin(corrected, col(corrected.id) == col(line.corrects))
         .where(col(line.round_id) == round_id)
@@ -98,7 +98,7 @@ def ledger_lines(
         query = query.where(col(line.run) == run)
     rows = session.exec(query.order_by(col(line.id))).all()
     return [
-        LedgerLine(*row[:6], from_ore(row[6]), *row[7:])  # type: ignore[arg-type]
+        LedgerLine(*row[:6], from_ore(row[6]), *row[7:])  # type: ignore[call-arg]
         for row in rows
     ]
 

@@ -46,13 +46,13 @@ def participations(session: Session) -> list[Participation]:
     """Every recorded participation, in every round (for the one-round-per-month rule)."""
     table = ParticipationRecord
     rows = session.exec(
-        select(
-            table.round_id,
-            table.kommunenummer,
-            table.model,
-            table.start,
-            table.end,
-            table.abf_start,
+        select(  # type: ignore[call-overload]  # sqlmodel types up to 4 columns
+            col(table.round_id),
+            col(table.kommunenummer),
+            col(table.model),
+            col(table.start),
+            col(table.end),
+            col(table.abf_start),
         )
     ).all()
     return [Participation(*row) for row in rows]
@@ -64,11 +64,11 @@ def agreement_states(session: Session, round_id: str) -> dict[str, AgreementStat
     signed: dict[str, date] = {}
     signatures = session.exec(
         select(
-            SignatureRecord.kommunenummer,
-            SignatureRecord.party,
-            SignatureRecord.signed_on,
-            SignatureRecord.received_on,
-        ).where(col(SignatureRecord.round_id) == round_id)
+            col(SignatureRecord.kommunenummer),
+            col(SignatureRecord.party),
+            col(SignatureRecord.signed_on),
+            col(SignatureRecord.received_on),
+        ).where(col(col(SignatureRecord.round_id)) == round_id)
     ).all()
     for number, party, signed_on, received_on in signatures:
         if party == "municipality":
@@ -78,9 +78,9 @@ def agreement_states(session: Session, round_id: str) -> dict[str, AgreementStat
     replies = {
         number: (accepted, replied_on)
         for number, accepted, replied_on in session.exec(
-            select(ReplyRecord.kommunenummer, ReplyRecord.accepted, ReplyRecord.replied_on).where(
-                col(ReplyRecord.round_id) == round_id
-            )
+            select(
+                col(ReplyRecord.kommunenummer), ReplyRecord.accepted, col(ReplyRecord.replied_on)
+            ).where(col(col(ReplyRecord.round_id)) == round_id)
         ).all()
     }
     return {
@@ -138,10 +138,10 @@ def activity_value(
         return _values(session, reports(first=first, last=last, as_of=as_of), prices_ore)
     code = col(ActivityReport.service_code)
     rows = session.exec(
-        select(
-            ActivityReport.kommunenummer,
-            ActivityReport.month,
-            func.sum(col(ActivityReport.units_hundredths) * price),
+        select(  # type: ignore[call-overload]  # sqlmodel types up to 4 columns
+            col(ActivityReport.kommunenummer),
+            col(ActivityReport.month),
+            func.sum(col(col(ActivityReport.units_hundredths)) * price),
             func.sum(case(dict.fromkeys(bits, 1), value=code, else_=0)),
             func.sum(case(bits, value=code, else_=0)),
         )
@@ -243,11 +243,11 @@ def latest_activity(*, first: Month, last: Month, as_of: datetime) -> Subquery:
         .label("rank")
     )
     ranked = (
-        select(
-            ActivityReport.kommunenummer,
-            ActivityReport.month,
-            ActivityReport.service_code,
-            ActivityReport.units_hundredths,
+        select(  # type: ignore[call-overload]  # sqlmodel types up to 4 columns
+            col(ActivityReport.kommunenummer),
+            col(ActivityReport.month),
+            col(ActivityReport.service_code),
+            col(ActivityReport.units_hundredths),
             rank,
         )
         .where(*_window(first=first, last=last, as_of=as_of))
@@ -280,15 +280,15 @@ def price_case(columns: Any, prices_ore: Mapping[tuple[str, int], int]) -> Colum
 def ledger(session: Session, round_id: str) -> list[PaidLine]:
     """Every line of the round already in the ledger (what has been paid)."""
     rows = session.exec(
-        select(
-            LedgerLineRecord.id,
-            LedgerLineRecord.kommunenummer,
-            LedgerLineRecord.period,
-            LedgerLineRecord.component,
-            LedgerLineRecord.amount_ore,
-            LedgerLineRecord.corrects,
-            LedgerLineRecord.line_key,
-        ).where(col(LedgerLineRecord.round_id) == round_id)
+        select(  # type: ignore[call-overload]  # sqlmodel types up to 4 columns
+            col(LedgerLineRecord.id),
+            col(LedgerLineRecord.kommunenummer),
+            col(LedgerLineRecord.period),
+            col(LedgerLineRecord.component),
+            col(LedgerLineRecord.amount_ore),
+            col(LedgerLineRecord.corrects),
+            col(LedgerLineRecord.line_key),
+        ).where(col(col(LedgerLineRecord.round_id)) == round_id)
     ).all()
     return [
         PaidLine(line_id, number, period, component, Decimal(amount).scaleb(-2), corrects, key)
