@@ -200,6 +200,15 @@ def build_deployments(today: datetime) -> list[Any]:
                     concurrency_limit=1 if stage == "payout" else None,  # one payout at a time
                 )
             )
+    from flows.replanning import replan
+
+    result.append(
+        replan.to_deployment(
+            name="omplanlegging",
+            tags=["staff-action"],
+            description="Omplanlegging: flytt milepæl, avslutt tidlig, flytt eller avlys et møte",
+        )
+    )
     return result
 
 

@@ -163,6 +163,7 @@ def test_sio_up_serves_every_stage_of_every_round_with_schedules(sio_up):
     schedule = reminders["schedules"][0]["schedule"]
     assert schedule["cron"] == "0 9 * * 1-5" and schedule["timezone"] == "Europe/Oslo"
     assert "round:sio-2016" in reminders["tags"]
+    assert ("omplanlegging", "replan") in names  # replanning as a staff form
 
 
 def test_a_selection_made_in_prefects_input_form_sends_every_decision_letter(
