@@ -42,5 +42,8 @@ app.command("ledger")(finance_commands.ledger)
 app.command("adjust")(finance_commands.adjust)
 
 from sio_cli.db_commands import db_app  # noqa: E402
+from sio_cli.simulate_commands import simulate  # noqa: E402
+
+app.command("simulate")(simulate)
 
 app.add_typer(db_app, name="db")

@@ -177,12 +177,13 @@ def scenario_from(data: Any, origin: str) -> Scenario:
         value = first.get("input")
         shown = "" if isinstance(value, Mapping | list) else f" (value {value!r})"
         raise ScenarioError(f"{origin}: {where}: {first['msg']}{shown}") from None
-    for field, items in (
+    groups: tuple[tuple[str, Sequence[Any]], ...] = (
         ("decisions", scenario.decisions),
         ("signatures", scenario.signatures),
         ("replies", scenario.replies),
         ("applications", scenario.applications),
-    ):
+    )
+    for field, items in groups:
         seen: set[str] = set()
         for position, item in enumerate(items):
             if item.kommunenummer in seen:
@@ -283,9 +284,9 @@ def _activity_events(
         held = registry.lineage(knr) if knr in registry else ()
         plan = build_plan(
             round_def,
-            model=model,
+            model=model,  # type: ignore[arg-type]
             municipality=knr,
-            held_numbers=held,  # type: ignore[arg-type]
+            held_numbers=held,
         )
         for event in plan:
             key = obligation_key(event)
@@ -343,7 +344,7 @@ def _scenario_2016(round_def: RoundDefinition, registry: MunicipalityRegistry) -
             Decision(
                 kommunenummer=k,
                 decision="selected" if k in selected else "rejected",
-                model=selected.get(k),  # type: ignore[arg-type]
+                model=selected.get(k),
                 decided_on=decided,
             )
             for k in submitted
@@ -466,7 +467,7 @@ def with_synthetic_applicants(
             "decisions": (
                 *scenario.decisions,
                 *(
-                    Decision(kommunenummer=k, decision="selected", model=model, decided_on=decided)  # type: ignore[arg-type]
+                    Decision(kommunenummer=k, decision="selected", model=model, decided_on=decided)
                     for k in extra
                 ),
             ),

@@ -36,8 +36,6 @@ from sio_domain.next_due import next_due
 from sio_domain.norwegian_calendar import OSLO, is_working_day
 from sio_domain.obligations import obligations
 from sio_domain.round_definition import RoundDefinition
-from sio_domain.trial_state import TrialState
-from sio_domain.stage_times import payout_instants, stage_schedule
 from sio_domain.scenario import (
     Scenario,
     check_against,
@@ -47,10 +45,19 @@ from sio_domain.scenario import (
     synthetic_units,
     with_synthetic_applicants,
 )
+from sio_domain.stage_times import payout_instants, stage_schedule
+from sio_domain.trial_state import TrialState
 from tasks.stage_run import StageRun
 from tasks.stages import decide, summarise
 
-LETTERS_HEADER = ("date", "kind", "kommunenummer", "recipient_kommunenummer", "written_standard", "key")
+LETTERS_HEADER = (
+    "date",
+    "kind",
+    "kommunenummer",
+    "recipient_kommunenummer",
+    "written_standard",
+    "key",
+)
 ACTOR = "simulation"
 APPROVERS = ("Simulert disponent", "Simulert attestant")
 """The two named approvers of every simulated payout run (used where runs need approval)."""
@@ -338,7 +345,9 @@ class _Simulation:
             yield event(_morning(reply.on, 1), "reply", self._record("reply", reply))
         for signature in s.signatures:
             yield event(
-                _morning(signature.received_on, 2), "signature", self._record("signature", signature)
+                _morning(signature.received_on, 2),
+                "signature",
+                self._record("signature", signature),
             )
         for activity in s.activities:
             yield event(_morning(activity.on, 3), "activity", self._record("activity", activity))
@@ -429,12 +438,8 @@ class _Simulation:
             )
             from tasks.unit_of_work import unit_of_work
 
-            day = {
-                "reply": getattr(item, "on", None),
-                "signature": getattr(item, "received_on", None),
-                "activity": getattr(item, "on", None),
-                "meeting": getattr(item, "agreed_on", None),
-            }[kind]
+            attribute = {"signature": "received_on", "meeting": "agreed_on"}.get(kind, "on")
+            day: date = getattr(item, attribute)
             now = _morning(day)
             with unit_of_work(self.url, self.registry) as uow:
                 state = uow.state(self.round_def, now)
@@ -442,7 +447,13 @@ class _Simulation:
                 knr = item.kommunenummer
                 if kind == "reply":
                     record_reply(
-                        session, state, knr, accepted=item.accepted, on=item.on, now=now, actor=ACTOR
+                        session,
+                        state,
+                        knr,
+                        accepted=item.accepted,
+                        on=item.on,
+                        now=now,
+                        actor=ACTOR,
                     )
                 elif kind == "signature":
                     signed = item.signed_on or item.received_on
@@ -473,11 +484,23 @@ class _Simulation:
                     )
                 elif kind == "activity":
                     record_activity_done(
-                        session, state, knr, activity=item.activity, on=item.on, now=now, actor=ACTOR
+                        session,
+                        state,
+                        knr,
+                        activity=item.activity,
+                        on=item.on,
+                        now=now,
+                        actor=ACTOR,
                     )
                 else:
                     record_meeting_time(
-                        session, state, knr, month=item.month, start=item.start, now=now, actor=ACTOR
+                        session,
+                        state,
+                        knr,
+                        month=item.month,
+                        start=item.start,
+                        now=now,
+                        actor=ACTOR,
                     )
                 uow.commit()
 
@@ -523,7 +546,9 @@ class _Simulation:
         def apply() -> None:
             from tasks.finance_imports import import_activity
 
-            codes = sorted(self.round_def.financing.unit_prices[self.round_def.financing.price_base_year])
+            codes = sorted(
+                self.round_def.financing.unit_prices[self.round_def.financing.price_base_year]
+            )
             rows = [
                 {
                     "kommunenummer": knr,
@@ -543,7 +568,9 @@ class _Simulation:
             report = (first_day + timedelta(days=32)).replace(day=1)
             while not is_working_day(report):
                 report += timedelta(days=1)
-            import_activity(path, database_url=self.url, now=datetime.combine(report, time(12), tzinfo=OSLO))
+            import_activity(
+                path, database_url=self.url, now=datetime.combine(report, time(12), tzinfo=OSLO)
+            )
 
         return apply
 
@@ -566,9 +593,7 @@ class _Simulation:
             for contact in session.exec(select(ContactRecord)):
                 owners[contact.email.lower()].add(contact.kommunenummer)
             standards = {}
-            for entry in session.exec(
-                select(AuditEntry).where(AuditEntry.what == "letter_queued")
-            ):
+            for entry in session.exec(select(AuditEntry).where(AuditEntry.what == "letter_queued")):
                 detail = json.loads(entry.detail or "{}")
                 standards[detail.get("key")] = detail.get("standard")
             ledger = list(session.exec(select(LedgerLineRecord)))
@@ -590,7 +615,9 @@ class _Simulation:
                         "date": sent.isoformat(),
                         "kind": mail.kind,
                         "kommunenummer": mail.kommunenummer or "",
-                        "recipient_kommunenummer": _owner(numbers, mail.kommunenummer, self.registry),
+                        "recipient_kommunenummer": _owner(
+                            numbers, mail.kommunenummer, self.registry
+                        ),
                         "written_standard": standard,
                         "key": mail.key,
                     }
@@ -666,5 +693,5 @@ def _write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Non
 
 
 def write_letters_log(rows: list[dict[str, str]], path: Path) -> None:
-    """The letters log (``date,kind,kommunenummer,recipient_kommunenummer,written_standard,key``)."""
+    """The letters log: one row per recipient of every letter sent (``LETTERS_HEADER``)."""
     _write_csv(path, list(LETTERS_HEADER), rows)
