@@ -83,6 +83,8 @@ class SimulationResult:
     letters: list[dict[str, str]]
     timings: Timings = field(default_factory=Timings)
     runs: list[tuple[str, str]] = field(default_factory=list)
+    ledger: list[dict[str, str]] = field(default_factory=list)
+    """Every ledger line: kommunenummer, run, period, component, amount."""
 
 
 @dataclass(order=True)
@@ -225,9 +227,15 @@ class _Simulation:
 
         while True:
             t0 = clock.perf_counter()
+            horizon = min(
+                [self.end]
+                + ([events[0].at] if events else [])
+                + ([payouts[0][1]] if payouts else [])
+            )
             with unit_of_work(self.url, self.registry) as uow:
                 state = self._shared_plans(uow.state(self.round_def, now))
-            due = next_due(state, now, self.schedule, until=self.end)
+            # Nothing later than the next outside event is looked at: that event may change it.
+            due = next_due(state, now, self.schedule, until=horizon)
             self.timings.calendar += clock.perf_counter() - t0
             choices: list[tuple[datetime, int, str]] = []
             if events:
@@ -512,16 +520,23 @@ class _Simulation:
 
             first = self.round_def.milestones.go_live.date.year - 1
             last = self.round_def.milestones.effective_end.year
+            # A merged municipality reports once, the sum of its predecessors (number on 31.12).
+            totals: dict[tuple[str, int, str], Decimal] = defaultdict(Decimal)
+            for knr in participants:
+                for year in range(first, last + 1):
+                    number = _in_force(self.registry, knr, date(year, 12, 31))
+                    for function in self.round_def.financing.kostra_functions:
+                        totals[(number, year, function)] += synthetic_expenditure(
+                            knr, year, function
+                        )
             rows = [
                 {
-                    "kommunenummer": knr,
+                    "kommunenummer": number,
                     "year": str(year),
                     "function": function,
-                    "amount": f"{synthetic_expenditure(knr, year, function):.2f}",
+                    "amount": f"{amount:.2f}",
                 }
-                for knr in participants
-                for year in range(first, last + 1)
-                for function in self.round_def.financing.kostra_functions
+                for (number, year, function), amount in totals.items()
             ]
             path = self.files / "expenditure.csv"
             _write_csv(path, ["kommunenummer", "year", "function", "amount"], rows)
@@ -549,22 +564,22 @@ class _Simulation:
             codes = sorted(
                 self.round_def.financing.unit_prices[self.round_def.financing.price_base_year]
             )
+            first_day = datetime.strptime(month + "-01", "%Y-%m-%d").date()
+            units: dict[tuple[str, str], int] = defaultdict(int)
+            for knr, model in participants.items():
+                if model != "A":
+                    continue
+                number = _in_force(self.registry, knr, first_day)
+                for index, code in enumerate(codes):
+                    units[(number, code)] += synthetic_units(knr, month, index)
             rows = [
-                {
-                    "kommunenummer": knr,
-                    "month": month,
-                    "service_code": code,
-                    "units": str(synthetic_units(knr, month, index)),
-                }
-                for knr, model in participants.items()
-                if model == "A"
-                for index, code in enumerate(codes)
+                {"kommunenummer": number, "month": month, "service_code": code, "units": str(n)}
+                for (number, code), n in units.items()
             ]
             if not rows:
                 return
             path = self.files / f"activity-{month}.csv"
             _write_csv(path, ["kommunenummer", "month", "service_code", "units"], rows)
-            first_day = datetime.strptime(month + "-01", "%Y-%m-%d").date()
             report = (first_day + timedelta(days=32)).replace(day=1)
             while not is_working_day(report):
                 report += timedelta(days=1)
@@ -657,7 +672,20 @@ class _Simulation:
             "late": late,
             "seconds": 0.0,
         }
-        return SimulationResult(summary, letters, self.timings, self.runs)
+        lines = [
+            {
+                "kommunenummer": line.kommunenummer,
+                "run": line.run,
+                "period": line.period,
+                "component": line.component,
+                "amount": f"{Decimal(line.amount_ore) / 100:.2f}",
+            }
+            for line in ledger
+        ]
+        lines.sort(
+            key=lambda row: (row["run"], row["kommunenummer"], row["period"], row["component"])
+        )
+        return SimulationResult(summary, letters, self.timings, self.runs, lines)
 
 
 def _owner(numbers: set[str], kommunenummer: str | None, registry: MunicipalityRegistry) -> str:
