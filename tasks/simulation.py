@@ -59,6 +59,8 @@ LETTERS_HEADER = (
     "key",
 )
 ACTOR = "simulation"
+STAFF_ADDRESS = "sio-stab@helsedir.no"
+"""The staff mailbox of every simulation (staff letters go there, never to a real one)."""
 APPROVERS = ("Simulert disponent", "Simulert attestant")
 """The two named approvers of every simulated payout run (used where runs need approval)."""
 
@@ -149,7 +151,7 @@ class _Simulation:
             home=home,
             database_url=f"sqlite:///{home / 'sio.db'}",
             smtp_host=None,
-            staff_email="sio-stab@helsedir.no",
+            staff_email=STAFF_ADDRESS,
         )
         self.url = self.settings.resolved_database_url
         self.files = home / "files"
