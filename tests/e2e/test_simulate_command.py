@@ -105,3 +105,16 @@ def test_bad_input_is_refused_with_one_line(
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("sio: error: "), done.stderr
     assert message in done.stderr
     assert done.stdout == ""
+
+
+def test_through_prefect_the_summary_equals_the_in_process_one(sio_home: Path):
+    args = ("simulate", "sio-2016", "--until", "2015-11-24", "--format", "json")
+    in_process = sio(*args, home=sio_home)
+    through_prefect = sio(*args, "--prefect", home=sio_home)
+    assert in_process.returncode == 0, in_process.stderr
+    assert through_prefect.returncode == 0, through_prefect.stderr[-2000:]
+    expected, found = json.loads(in_process.stdout), json.loads(through_prefect.stdout)
+    expected.pop("seconds")
+    found.pop("seconds")
+    assert found == expected
+    assert found["flow_runs"] > 0 and found["mails"]["by_kind"]["application_received"] > 0
