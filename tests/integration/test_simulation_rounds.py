@@ -33,7 +33,7 @@ def run(round_id: str, until: date, tmp_path: Path) -> SimulationResult:
 
 @pytest.fixture(scope="module")
 def round_2016(tmp_path_factory: pytest.TempPathFactory) -> SimulationResult:
-    return run("sio-2016", date(2016, 7, 31), tmp_path_factory.mktemp("r2016"))
+    return run("sio-2016", date(2017, 10, 31), tmp_path_factory.mktemp("r2016"))
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +176,30 @@ def test_a_simulation_gives_the_same_summary_and_letters_every_time(tmp_path: Pa
     assert first.summary == second.summary
     assert first.letters == second.letters
     assert first.summary["flow_runs"] > 0 and first.summary["mails"]["total"] > 0
+
+
+@pytest.mark.parametrize("knr", ["1664", "0123"])
+def test_round_2016_pays_model_b_its_2017_frame_and_supplement_as_computed_from_the_seeds(
+    knr: str, round_2016: SimulationResult
+) -> None:
+    """Seed 004: frame = the 2015 expenditure on KOSTRA 234, 253, 254, 261 grown with the
+    municipal economy (the round file's deflators for 2016 and 2017); income supplement 4 % of
+    it, capped at 25 million; a year's four quarters sum to the rounded annual amount."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from sio_domain.scenario import synthetic_expenditure
+
+    financing = load_round("sio-2016").financing
+    baseline = sum(synthetic_expenditure(knr, 2015, f) for f in ("234", "253", "254", "261"))
+    grown = baseline * (1 + financing.deflators[2016]) * (1 + financing.deflators[2017])
+    frame = grown.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    supplement = min(Decimal("0.04") * grown, Decimal("25000000")).quantize(
+        Decimal("0.01"), ROUND_HALF_UP
+    )
+    paid: dict[str, Decimal] = {}
+    for line in round_2016.ledger:
+        if line["kommunenummer"] == knr and line["period"].startswith("2017"):
+            paid[line["component"]] = paid.get(line["component"], Decimal(0)) + Decimal(
+                line["amount"]
+            )
+    assert paid == {"frame": frame, "income_supplement": supplement}
