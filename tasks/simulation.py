@@ -253,7 +253,8 @@ class _Simulation:
                 break
             if what == "event":
                 t0 = clock.perf_counter()
-                events.pop(0).apply()
+                while events and events[0].at == at:  # nothing runs between them
+                    events.pop(0).apply()
                 self.timings.events += clock.perf_counter() - t0
             elif what == "payout":
                 label, _ = payouts.pop(0)
