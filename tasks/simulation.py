@@ -38,6 +38,7 @@ from sio_domain.obligations import obligations
 from sio_domain.round_definition import RoundDefinition
 from sio_domain.scenario import (
     Scenario,
+    ScenarioError,
     check_against,
     synthetic_contacts,
     synthetic_expenditure,
@@ -144,6 +145,7 @@ class _Simulation:
         municipalities: int | None,
     ) -> None:
         self.round_def = round_def
+        self.origin = origin
         self.home = home
         self.until = until
         self.end = datetime.combine(until, time(23, 59, 59), tzinfo=OSLO)
@@ -254,7 +256,13 @@ class _Simulation:
             if what == "event":
                 t0 = clock.perf_counter()
                 while events and events[0].at == at:  # nothing runs between them
-                    events.pop(0).apply()
+                    event = events.pop(0)
+                    try:
+                        event.apply()
+                    except ValueError as error:
+                        raise ScenarioError(
+                            f"{self.origin}: {event.what} of {at.isoformat()}: {error}"
+                        ) from None
                 self.timings.events += clock.perf_counter() - t0
             elif what == "payout":
                 label, _ = payouts.pop(0)

@@ -90,6 +90,12 @@ def test_simulate_table_names_the_kinds_of_mail(sio_home: Path):
             '[[applications]]\nkommunenummer = "9999"\nsubmitted_at = 2015-11-19T12:00:00+01:00\n',
             "kommunenummer: '9999' is not in the registry",
         ),
+        (
+            ["--until", "2016-02-01"],
+            '[[applications]]\nkommunenummer = "1714"\nsubmitted_at = 2015-11-19T12:00:00+01:00\n'
+            '[[signatures]]\nkommunenummer = "1714"\nreceived_on = 2016-01-20\n',
+            "signature of 2016-01-20T06:02:00+01:00: kommunenummer 1714: not selected",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_one_line(
