@@ -68,3 +68,7 @@ if not _look_up_only():
     from sio_cli.replan_commands import replan_app
 
     app.add_typer(replan_app, name="replan")
+
+    from sio_cli.simulate_commands import simulate
+
+    app.command("simulate")(simulate)

@@ -174,6 +174,9 @@ def _payout_runs_later(now: datetime) -> None:
         time.sleep(5)
         try:
             schedule_payout_runs(now)
+            from deployments.dated_runs import schedule_dated_runs  # the trial's calendar
+
+            schedule_dated_runs(now)
         except Exception as error:  # noqa: BLE001 — the server keeps serving
             typer.echo(f"sio: could not create the dated payout runs: {error}", err=True)
 

@@ -372,11 +372,11 @@ class MunicipalityRegistry:
     def in_force(self, kommunenummer: str, on: date) -> MunicipalityVersion:
         """The version of this municipality in force on ``on``, from any number it has held.
 
-        Forward while ``on`` is after ``valid_to`` (payouts after a merger go to the successor,
-       ); backward while ``on`` is before ``valid_from``, but only through a single
-        predecessor: before a merger the merged municipality was several, and choosing one would
-        pay the wrong municipality. Raises :class:`MunicipalityNotInForce` then, or when the chain
-        ends, and :class:`UnknownMunicipality` for a number the registry does not hold.
+         Forward while ``on`` is after ``valid_to`` (payouts after a merger go to the successor,
+        ); backward while ``on`` is before ``valid_from``, but only through a single
+         predecessor: before a merger the merged municipality was several, and choosing one would
+         pay the wrong municipality. Raises :class:`MunicipalityNotInForce` then, or when the chain
+         ends, and :class:`UnknownMunicipality` for a number the registry does not hold.
         """
         current = self.get(kommunenummer)
         while True:

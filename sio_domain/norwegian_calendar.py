@@ -75,18 +75,19 @@ def effective_deadline(nominal: date) -> date:
     return next_working_day(nominal)
 
 
+@lru_cache(maxsize=16384)
 def working_days_before(day: date, count: int) -> date:
     """The working day that lies ``count`` working days before ``day`` (``day`` not counted).
 
     Reminders count backwards in working days (design decision **D**: 14, 7 and 1 working days
-    before
-    a deadline), so a reminder never lands on a weekend or holiday.
+    before a deadline), so a reminder never lands on a weekend or holiday. Memoised, and counted
+    on a plain ``date`` (pendulum's date arithmetic is slow): every agenda asks it for every rung.
     """
     if count < 0:
         raise ValueError(f"count must be zero or more, got {count}")
     if count == 0:
         return day
-    current = day
+    current = date(day.year, day.month, day.day)
     remaining = count
     while remaining:
         current -= timedelta(days=1)

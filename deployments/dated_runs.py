@@ -1,0 +1,106 @@
+"""Dated runs for what is due in the coming weeks: the UI's upcoming runs are the trial's calendar.
+
+``sio up`` serves every stage as a daily deployment (the safety net); on top of that it creates
+one dated flow run per stage run that the next-due calendar (``sio_domain.next_due``) says will
+have something to do, named after what it will do — ``status-meeting invitations · sio-2016 ·
+2016-05-31 09:20`` — and keyed by stage, round and instant, so creating them again (every start of
+``sio up``) adds nothing. A daily run at the same instant finds the work done and ends at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sio_domain.next_due import due_runs
+from sio_domain.norwegian_calendar import OSLO
+from sio_domain.round_definition import RoundDefinition
+from sio_domain.stage_times import stage_schedule
+from sio_domain.trial_state import TrialState
+
+HORIZON = timedelta(weeks=6)
+"""How far ahead dated runs are created."""
+
+LABELS = {
+    "application_received": "application receipts",
+    "application_reminder": "application reminders",
+    "decision_offer": "decision letters",
+    "decision_rejection": "decision letters",
+    "agreement": "agreements",
+    "agreement_reminder": "agreement reminders",
+    "reply_reminder": "reply reminders",
+    "activity_reminder": "activity reminders",
+    "report_reminder": "annual report reminders",
+    "gathering_invitation": "gathering invitations",
+    "gathering_reminder": "gathering reminders",
+    "meeting_invitation": "status-meeting invitations",
+    "meeting_reminder": "status-meeting reminders",
+    "readiness_alert": "readiness alerts",
+}
+"""What a run will send, by letter kind, for its name (staff read the UI in English names)."""
+
+
+@dataclass(frozen=True)
+class DatedRun:
+    """One flow run to create: its deployment, parameters, instant, name and idempotency key."""
+
+    deployment: str
+    parameters: dict[str, str]
+    at: datetime
+    name: str
+    key: str
+
+
+def dated_runs(
+    state: TrialState, round_ref: str, after: datetime, horizon: timedelta = HORIZON
+) -> list[DatedRun]:
+    """The stage runs with work in ``(after, after + horizon]``, on what ``state`` knows."""
+    round_def: RoundDefinition = state.round_def
+    result = []
+    for run in due_runs(state, after, after + horizon, stage_schedule(round_def)):
+        kinds = sorted({LABELS.get(kind, kind.replace("_", " ")) for kind in run.kinds})
+        what = ", ".join(kinds) if kinds else run.stage
+        local = run.at.astimezone(OSLO)
+        result.append(
+            DatedRun(
+                deployment=f"{run.stage}/{round_ref}",
+                parameters={"round_ref": round_ref, "as_of": local.isoformat()},
+                at=run.at,
+                name=f"{what} · {round_def.id} · {local:%Y-%m-%d %H:%M}",
+                key=f"dated-{run.stage}-{round_def.id}-{local.isoformat()}",
+            )
+        )
+    return result
+
+
+def schedule_dated_runs(after: datetime, database_url: str | None = None) -> int:
+    """Create the dated runs of every shipped round still running (same key → created once)."""
+    from prefect.deployments import run_deployment
+
+    if database_url is None:
+        from deployments.settings import load_settings
+
+        database_url = load_settings().resolved_database_url
+
+    from deployments.schedules import round_is_running
+    from tasks.intake.round_files import load_round, shipped_round_ids
+    from tasks.storage.unit_of_work import unit_of_work
+
+    created = 0
+    for round_id in shipped_round_ids():
+        round_def = load_round(round_id)
+        if not round_is_running(round_def, after.date()):
+            continue
+        with unit_of_work(database_url) as uow:
+            state = uow.state(round_def, after)
+        for run in dated_runs(state, round_id, after):
+            run_deployment(
+                run.deployment,
+                parameters=run.parameters,
+                scheduled_time=run.at,
+                flow_run_name=run.name,
+                idempotency_key=run.key,
+                timeout=0,
+            )
+            created += 1
+    return created
