@@ -19,6 +19,8 @@ from deployments.settings import load_settings
 from sio_domain.agendas import Agenda
 from sio_domain.instants import parse_as_of
 from sio_domain.trial_state import TrialState
+from tasks.console_artifacts import publish_console
+from tasks.domain_events import emit_applied
 from tasks.mail_delivery import deliver_pending
 from tasks.round_dashboard import dashboard_rows
 from tasks.round_files import load_round
@@ -79,6 +81,7 @@ def queue_and_record(run: StageRun, state: TrialState, agenda: Agenda) -> StageS
             staff_address=run.settings.staff_address,
         )
         uow.commit()
+    emit_applied(state, agenda, applied)  # the committed changes into Prefect's Event Feed
     return summarise(run, agenda, applied)
 
 
@@ -138,6 +141,7 @@ def _publish(run: StageRun, summary: StageSummary) -> None:
             description=f"{run.round_def.title} — per kommune: hva som er for sent, fase og "
             f"neste frist (per {run.as_of.isoformat()})",
         )
+    publish_console(run, staff_address=run.settings.staff_address)
 
 
 def result_of(summary: StageSummary, mail: dict[str, int] | None = None) -> dict[str, Any]:

@@ -345,6 +345,12 @@ class Financing(_Strict):
         return self
 
 
+class Staff(_Strict):
+    """The directorate's own follow-up: a task waiting this many working days is escalated (D)."""
+
+    escalate_after_working_days: Annotated[int, Field(ge=1)] = 5
+
+
 class RoundDefinition(_Strict):
     """One trial round, loaded from its round file."""
 
@@ -361,6 +367,7 @@ class RoundDefinition(_Strict):
     annual_report: AnnualReport = AnnualReport()
     payout: PayoutSchedule = PayoutSchedule()
     financing: Financing
+    staff: Staff = Staff()
 
     @model_validator(mode="after")
     def _consistent(self) -> RoundDefinition:
