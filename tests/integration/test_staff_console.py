@@ -23,9 +23,9 @@ from tasks.lifecycle_records import record_signature
 from tasks.mail_delivery import deliver_pending
 from tasks.municipality_lookup import registry
 from tasks.round_files import load_round
+from tasks.staff_tasks import escalate, task_rows, tasks_in
 from tasks.stage_run import StageRun
 from tasks.stages import decide, run_stage
-from tasks.staff_tasks import escalate, task_rows, tasks_in
 from tasks.tables import OutgoingMail
 from tasks.trial_state import load_trial_state
 from tasks.unit_of_work import unit_of_work
