@@ -114,7 +114,9 @@ def build_deployments(today: datetime) -> list[Any]:
                     description=f"{stage} for {round_def.title}",
                 )
             )
-    return result
+    from deployments.staff_deployments import staff_deployments
+
+    return result + staff_deployments()
 
 
 def schedule_payout_runs(after: datetime) -> int:
