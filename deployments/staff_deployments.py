@@ -14,16 +14,18 @@ FORM = "skjema"
 
 def staff_deployments() -> list[Any]:
     """The staff actions and the staff notice as deployments without schedules."""
-    from flows.staff_actions import STAFF_ACTIONS, notify_staff
+    from flows.staff_actions import STAFF_ACTIONS, form_schema, notify_staff
 
-    result = [
-        action.to_deployment(
+    result = []
+    for action in STAFF_ACTIONS:
+        deployment = action.to_deployment(
             name=FORM,
             tags=["staff"],
             description=(action.description or action.name).splitlines()[0],
         )
-        for action in STAFF_ACTIONS
-    ]
+        # Prefect titles a field with its parameter name; the form staff see speaks bokmål.
+        deployment._parameter_openapi_schema = form_schema(action)
+        result.append(deployment)
     result.append(
         notify_staff.to_deployment(
             name="varsel",

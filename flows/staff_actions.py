@@ -92,20 +92,29 @@ def staff_action(name: str) -> Callable[[Callable[..., str]], Any]:
             if "kommunenummer" in signature.parameters
             else f"{name} · {{round_ref}}",
         )(run)
-        _label_form(staff_flow, action)
+        _label_form(staff_flow.parameters, action)
         return staff_flow
 
     return decorate
 
 
-def _label_form(staff_flow: Any, action: Callable[..., str]) -> None:
+def form_schema(staff_flow: Any) -> Any:
+    """The flow's parameter schema with the bokmål titles and descriptions (for a deployment)."""
+    from prefect.utilities.callables import parameter_schema
+
+    schema = parameter_schema(staff_flow)
+    _label_form(schema, inspect.unwrap(staff_flow.fn))
+    return schema
+
+
+def _label_form(schema: Any, action: Callable[..., str]) -> None:
     """Put each field's bokmål title and description into the form's schema.
 
     Prefect titles a parameter with its name and reads descriptions from default values only;
     the form staff see should say «Kommunenummer», «Signert dato» with a line of help under each.
     """
     hints = typing.get_type_hints(action, include_extras=True)
-    for name, spec in staff_flow.parameters.properties.items():
+    for name, spec in schema.properties.items():
         for meta in getattr(hints.get(name), "__metadata__", ()):
             if isinstance(meta, FieldInfo):
                 if meta.title:
