@@ -31,8 +31,13 @@ def overview_key(round_id: str) -> str:
     return f"round-dashboard-{round_id}-oversikt".lower()
 
 
-def artifact_link(key: str) -> str:
-    """The UI page of a keyed artifact (its latest version)."""
+def artifact_link(key: str, ids: Mapping[str, object] | None = None) -> str:
+    """The UI page showing a keyed artifact: its version's page when known, else its key's.
+
+    The key's page lists the versions; a version's own page shows its content.
+    """
+    if ids and key in ids:
+        return f"/artifacts/artifact/{ids[key]}"
     return f"/artifacts/key/{key}"
 
 
@@ -82,16 +87,17 @@ def publish_console(run: StageRun, *, staff_address: str) -> dict[str, int]:
             for knr in known_municipalities(state)
         }
     links = form_links([t.action for t in tasks])
-    publish_task_list(state, tasks, links)
+    ids: dict[str, object] = {task_list_key(round_def.id): publish_task_list(state, tasks, links)}
     for knr, markdown in files.items():
-        create_markdown_artifact(
-            key=case_file_key(knr, round_def.id),
+        key = case_file_key(knr, round_def.id)
+        ids[key] = create_markdown_artifact(
+            key=key,
             markdown=markdown,
             description=f"Saksmappe: {state.name(knr)} ({knr}), {round_def.title}",
         )
     create_markdown_artifact(
         key=overview_key(round_def.id),
-        markdown=overview_markdown(state, tasks),
+        markdown=overview_markdown(state, tasks, ids),
         description=f"{round_def.title}: oversikt med lenker til saksmappene",
     )
     return {"tasks": len(tasks), "escalated": len(escalated), "case_files": len(files)}
@@ -99,12 +105,12 @@ def publish_console(run: StageRun, *, staff_address: str) -> dict[str, int]:
 
 def publish_task_list(
     state: TrialState, tasks: Sequence[StaffTask], links: Mapping[str, str]
-) -> None:
+) -> object:
     """``oppgaver-<round>``: a table, oldest first; a row saying so when nothing waits."""
     rows = task_rows(tasks, state, links) or [
         {"venter siden": "–", "oppgave": "ingen oppgaver venter", "hva som må gjøres": "–"}
     ]
-    create_table_artifact(
+    return create_table_artifact(
         key=task_list_key(state.round_def.id),
         table=rows,
         description=f"{state.round_def.title}: det som venter på Helsedirektoratet "
@@ -112,21 +118,24 @@ def publish_task_list(
     )
 
 
-def overview_markdown(state: TrialState, tasks: Sequence[StaffTask]) -> str:
+def overview_markdown(
+    state: TrialState, tasks: Sequence[StaffTask], ids: Mapping[str, object] | None = None
+) -> str:
     """The dashboard as markdown, each municipality linked to its case file."""
     round_id = state.round_def.id
     rows = rows_for(state, tasks)
     out = [
         f"# {state.round_def.title}",
         f"Per {state.as_of:%d.%m.%Y %H:%M}. "
-        f"[Oppgaver som venter på oss ({len(tasks)})]({artifact_link(task_list_key(round_id))})",
+        f"[Oppgaver som venter på oss ({len(tasks)})]"
+        f"({artifact_link(task_list_key(round_id), ids)})",
         "",
         "| kommune | for sent | venter på oss | fase | neste frist |",
         "|---|---|---|---|---|",
     ]
     for row in rows:
         knr = row["kommune"].rsplit(" ", 1)[-1]
-        name = f"[{row['kommune']}]({artifact_link(case_file_key(knr, round_id))})"
+        name = f"[{row['kommune']}]({artifact_link(case_file_key(knr, round_id), ids)})"
         cells = [name, row["for sent"], row["venter på oss"], row["fase"], row["neste frist"]]
         out.append("| " + " | ".join(cell.replace("|", "/") for cell in cells) + " |")
     return "\n".join(out) + "\n"

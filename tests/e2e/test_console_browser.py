@@ -177,7 +177,9 @@ def _submit_signature(page, base: str, api: str, party: str) -> dict:
 
 
 def _artifact(page, base: str, key: str, shot: Path, expect: str) -> str:
+    """Open an artifact as a person does: its key's page, then its latest version."""
     page.goto(f"{base}/artifacts/key/{key}")
+    page.locator("a[href*='/artifacts/artifact/']").first.click()
     page.get_by_text(expect).first.wait_for(timeout=30_000)
     page.screenshot(path=str(shot), full_page=True)
     return page.inner_text("main") if page.locator("main").count() else page.inner_text("body")
@@ -194,6 +196,7 @@ def test_staff_run_the_round_from_the_prefect_ui(console, tmp_path):
         page.set_default_timeout(30_000)
         try:
             page.goto(f"{base}/deployments")
+            page.get_by_placeholder("Search deployments").fill("skjema")
             page.get_by_text("registrer-signatur").first.wait_for()
             page.screenshot(path=str(tmp_path / "deployments.png"))
             assert page.get_by_text("skjema").count() >= 1
@@ -220,11 +223,10 @@ def test_staff_run_the_round_from_the_prefect_ui(console, tmp_path):
             )
             assert "Hobøl (0138)" in tasks
             _submit_signature(page, base, api, "directorate")
-            page.goto(f"{base}/artifacts/key/oppgaver-sio-2016")
-            page.get_by_text("oppgave").first.wait_for()
-            page.wait_for_timeout(1000)
-            page.screenshot(path=str(tmp_path / "tasks-after.png"), full_page=True)
-            assert "vår signatur mangler" not in page.inner_text("body")
+            after = _artifact(
+                page, base, "oppgaver-sio-2016", tmp_path / "tasks-after.png", "venter siden"
+            )
+            assert "vår signatur mangler" not in after
         finally:
             browser.close()
     events = _api(
