@@ -208,7 +208,7 @@ def test_staff_run_the_round_from_the_prefect_ui(console, tmp_path):
                 tmp_path / "dashboard.png",
                 "Hobøl 0138",
             )
-            assert "venter på oss" in text and "valgt ut (A)" in text
+            assert "venter på oss" in text and "forbereder (A)" in text
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 1280, f"the overview is {width} px wide"
             page.get_by_role("link", name="Hobøl 0138").first.click()
