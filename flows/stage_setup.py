@@ -20,7 +20,7 @@ from sio_domain.agendas import Agenda
 from sio_domain.instants import parse_as_of
 from sio_domain.trial_state import TrialState
 from tasks.console_artifacts import publish_console
-from tasks.domain_events import emit_applied
+from tasks.domain_events import emit_applied, emit_sent
 from tasks.mail_delivery import deliver_pending
 from tasks.round_dashboard import dashboard_rows
 from tasks.round_files import load_round
@@ -109,6 +109,7 @@ def _deliver_mail(run: StageRun) -> dict[str, int]:
         run.database_url, run.settings, now=run.as_of, round_id=run.round_def.id
     )
     get_run_logger().info("mail: %s sent, %s skipped", len(report.sent), len(report.skipped))
+    emit_sent(run.database_url, run.round_def.id, report.sent, run.as_of)  # into the Event Feed
     return {"sent": len(report.sent), "skipped": len(report.skipped)}
 
 

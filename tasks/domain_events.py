@@ -136,3 +136,32 @@ def emit_all(events: Iterable[Mapping[str, Any]]) -> int:
 def emit_applied(state: TrialState, agenda: Agenda, applied: AppliedAgenda) -> int:
     """The hook after a unit of work committed an agenda: its changes into the Event Feed."""
     return emit_all(applied_events(state, agenda, applied))
+
+
+def emit_sent(database_url: str, round_id: str, keys: Iterable[str], at: datetime) -> int:
+    """The hook after mail delivery: one ``sio.letter.sent`` per letter the server accepted."""
+    from sqlmodel import col, select
+
+    from tasks.database import session_for
+    from tasks.tables import OutgoingMail
+
+    wanted = list(keys)
+    if not wanted:
+        return 0
+    with session_for(database_url) as session:
+        rows = session.exec(
+            select(OutgoingMail.key, OutgoingMail.kommunenummer, OutgoingMail.kind).where(
+                col(OutgoingMail.key).in_(wanted)
+            )
+        ).all()
+    return emit_all(
+        domain_event(
+            "sio.letter.sent",
+            round_id=round_id,
+            kommunenummer=knr,
+            subject=f"sio.letter.{key}",
+            occurred=at,
+            payload={"key": key, "kind": kind},
+        )
+        for key, knr, kind in rows
+    )
