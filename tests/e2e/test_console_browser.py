@@ -218,7 +218,7 @@ def test_staff_run_the_round_from_the_prefect_ui(console, tmp_path):
             page.get_by_text("tilbud om deltakelse").first.wait_for()
             page.screenshot(path=str(tmp_path / "case-file.png"), full_page=True)
             case_file = page.inner_text("body")
-            assert "Kari Kontakt" in case_file and "Samarbeidsavtale" in case_file
+            assert "Kari Kontakt" in case_file and "signert samarbeidsavtale" in case_file
 
             _submit_signature(page, base, api, "municipality")
             tasks = _artifact(
