@@ -161,7 +161,7 @@ def _submit_signature(page, base: str, api: str, party: str) -> dict:
     areas.nth(1).fill("Hobøl" if party == "municipality" else "Oslo")
     areas.nth(2).fill("Rådmann" if party == "municipality" else "Direktør")
     page.locator(".p-date-button__control").nth(0).click(force=True)
-    page.get_by_placeholder("mm/dd/yyyy").fill("01/20/2016")
+    page.locator("input[type=date]").first.fill("2016-01-20")
     page.get_by_role("button", name="Apply").click()
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url("**/runs/flow-run/**", timeout=30_000)
