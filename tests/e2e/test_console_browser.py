@@ -163,9 +163,14 @@ def _submit_signature(page, base: str, api: str, party: str) -> dict:
     page.locator(".p-date-button__control").nth(0).click(force=True)
     page.locator("input[type=date]").first.fill("2016-01-20")
     page.get_by_role("button", name="Apply").click()
+    before = _runs_of(api, deployment["id"])
     page.get_by_role("button", name="Submit").click()
-    page.wait_for_url("**/runs/flow-run/**", timeout=30_000)
-    run_id = page.url.rstrip("/").split("/")[-1]
+    page.wait_for_url("**/deployments/deployment/**tab=Runs**")  # the deployment's runs
+    run_id = _wait(
+        lambda: next(iter(_runs_of(api, deployment["id"]) - before), None),
+        30,
+        "the form's run to be created",
+    )
 
     def finished():
         state = _api(api, f"/flow_runs/{run_id}")["state"]  # type: ignore[index]
@@ -174,6 +179,13 @@ def _submit_signature(page, base: str, api: str, party: str) -> dict:
     state = _wait(finished, 90, "the signature run to finish")
     assert state["type"] == "COMPLETED", (state["message"], _logs(api, run_id))
     return state
+
+
+def _runs_of(api: str, deployment_id: str) -> set[str]:
+    found = _api(
+        api, "/flow_runs/filter", {"deployments": {"id": {"any_": [deployment_id]}}, "limit": 50}
+    )
+    return {run["id"] for run in found}  # type: ignore[union-attr,index]
 
 
 def _artifact(page, base: str, key: str, shot: Path, expect: str) -> str:
