@@ -56,13 +56,16 @@ def domain_event(
     occurred: datetime,
     payload: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One event as ``emit_event`` takes it: ``subject`` names the resource that changed."""
+    """One event as ``emit_event`` takes it: ``subject`` names the resource that changed.
+
+    The event occurs when it is emitted (Prefect trims events by that time); the run's as-of
+    instant, which may lie years back in a replayed round, is in the payload.
+    """
     return {
         "event": event,
         "resource": {"prefect.resource.id": subject, "prefect.resource.name": subject},
-        "occurred": occurred,
         "related": related(round_id, kommunenummer),
-        "payload": dict(payload or {}),
+        "payload": {**dict(payload or {}), "as_of": occurred.isoformat()},
     }
 
 
