@@ -31,6 +31,18 @@ set -euo pipefail
 )
 # --- end of document clients ---------------------------------------------------------------
 
+# Chromium for the browser test (tests/e2e/test_console_browser.py): Debian's package, never a
+# browser download. Placed before the PostgreSQL part, which exits early when that is installed.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "services.sh: installing Chromium (apt-get install chromium)" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium </dev/null >/dev/null
+  else
+    echo "services.sh: /usr/bin/chromium not found; the browser test will be skipped." >&2
+  fi
+fi
+
 have_server_binaries() {
   if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
     return 0

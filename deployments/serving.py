@@ -209,7 +209,9 @@ def build_deployments(today: datetime) -> list[Any]:
             description="Omplanlegging: flytt milepæl, avslutt tidlig, flytt eller avlys et møte",
         )
     )
-    return result
+    from deployments.staff_deployments import staff_deployments
+
+    return result + staff_deployments()
 
 
 def schedule_payout_runs(after: datetime) -> int:

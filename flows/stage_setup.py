@@ -19,6 +19,8 @@ from deployments.settings import load_settings
 from sio_domain.agendas import Agenda
 from sio_domain.instants import parse_as_of
 from sio_domain.trial_state import TrialState
+from tasks.console.console_artifacts import publish_console
+from tasks.console.domain_events import emit_applied, emit_sent
 from tasks.intake.round_files import load_round
 from tasks.mail.mail_delivery import deliver_pending
 from tasks.runs.round_dashboard import dashboard_rows
@@ -80,6 +82,7 @@ def queue_and_record(run: StageRun, state: TrialState, agenda: Agenda) -> StageS
             staff_address=run.settings.staff_address,
         )
         uow.commit()
+    emit_applied(state, agenda, applied)  # the committed changes into Prefect's Event Feed
     return summarise(run, agenda, applied)
 
 
@@ -116,6 +119,7 @@ def _deliver_mail(run: StageRun) -> dict[str, int]:
     logger.info("mail: %s sent, %s skipped", len(report.sent), len(report.skipped))
     for problem in report.problems:
         logger.warning("mail %s not delivered: %s", problem.key, problem.error)
+    emit_sent(run.database_url, run.round_def.id, report.sent, run.as_of)  # into the Event Feed
     counts = {"sent": len(report.sent), "skipped": len(report.skipped)}
     for name in ("failed", "dead", "deferred"):
         if getattr(report, name):
@@ -152,6 +156,7 @@ def _publish(run: StageRun, summary: StageSummary) -> None:
             description=f"{run.round_def.title} — per kommune: hva som er for sent, fase og "
             f"neste frist (per {run.as_of.isoformat()})",
         )
+    publish_console(run, staff_address=run.settings.staff_address)
 
 
 def result_of(summary: StageSummary, mail: dict[str, int] | None = None) -> dict[str, Any]:

@@ -139,6 +139,7 @@ def up(
             typer.echo(f"sio: could not create the crashed-run automation: {error}", err=True)
         from prefect import serve
 
+        from deployments.automations import create_later as create_automations_later
         from deployments.serving import build_deployments
 
         now = datetime.now().astimezone()
@@ -150,6 +151,7 @@ def up(
         )
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         _payout_runs_later(now)
+        create_automations_later()
         serve(*deployments, print_starting_message=False)
     except KeyboardInterrupt:
         pass

@@ -356,6 +356,12 @@ class Financing(_Strict):
         return self
 
 
+class Staff(_Strict):
+    """The directorate's own follow-up: a task waiting this many working days is escalated (D)."""
+
+    escalate_after_working_days: Annotated[int, Field(ge=1)] = 5
+
+
 class RoundDefinition(_Strict):
     """One trial round, loaded from its round file."""
 
@@ -376,6 +382,7 @@ class RoundDefinition(_Strict):
     """The round's title in nynorsk, for nynorsk municipalities (målform, språklova)."""
     letters: RoundLetters = RoundLetters()
     """Letterhead, case officer, evaluator and appeal body of the round's letters."""
+    staff: Staff = Staff()
 
     @model_validator(mode="after")
     def _consistent(self) -> RoundDefinition:

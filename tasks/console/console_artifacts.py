@@ -1,0 +1,141 @@
+"""The Prefect UI as the directorate's console: task list, case files and the linked overview.
+
+After every stage run (and every staff form) the round is published as keyed, versioned
+artifacts: ``oppgaver-<round>`` (what waits for the directorate, oldest first, with a link to the
+form that does it), ``kommune-<knr>-<round>`` (one case file per municipality) and
+``round-dashboard-<round>-oversikt`` (the dashboard as markdown, each municipality linked to its
+case file). Links are relative UI paths (``/artifacts/key/<key>``), so they work on any host.
+Tasks waited too long are escalated by mail to staff in the same transaction (design decision D).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from sio_domain.staff_tasks import StaffTask
+from sio_domain.trial_state import TrialState
+from tasks.console.case_files import case_file_key, case_file_markdown, ledger_for, letters_for
+from tasks.console.staff_tasks import escalate, held_payouts, task_rows, tasks_in
+from tasks.runs.round_dashboard import known_municipalities, rows_for, stage_of
+from tasks.runs.stage_run import StageRun
+from tasks.storage.unit_of_work import unit_of_work
+
+
+def task_list_key(round_id: str) -> str:
+    return f"oppgaver-{round_id}".lower()
+
+
+def overview_key(round_id: str) -> str:
+    return f"round-dashboard-{round_id}-oversikt".lower()
+
+
+def artifact_link(key: str, ids: Mapping[str, object] | None = None) -> str:
+    """The UI page showing a keyed artifact: its version's page when known, else its key's.
+
+    The key's page lists the versions; a version's own page shows its content.
+    """
+    if ids and key in ids:
+        return f"/artifacts/artifact/{ids[key]}"
+    return f"/artifacts/key/{key}"
+
+
+def form_links(actions: Sequence[str]) -> dict[str, str]:
+    """``flow/deployment`` → a markdown link to its run form, for the deployments that exist."""
+    from prefect.client.orchestration import get_client
+
+    links: dict[str, str] = {}
+    try:
+        with get_client(sync_client=True) as client:
+            for action in sorted(set(actions)):
+                try:
+                    deployment = client.read_deployment_by_name(action)
+                except Exception:  # noqa: BLE001 — no such deployment (e.g. not served): name it
+                    continue
+                links[action] = f"[{action}](/deployments/deployment/{deployment.id}/run)"
+    except Exception:  # noqa: BLE001 — no API reachable: the names alone still say where
+        return {}
+    return links
+
+
+def publish_console(run: StageRun, *, staff_address: str) -> dict[str, int]:
+    """Publish the task list, the case files and the overview; queue due escalations."""
+    database_url, round_def, as_of = run.database_url, run.round_def, run.as_of
+    with unit_of_work(database_url) as uow:
+        state = uow.state(round_def, as_of)
+        tasks = tasks_in(uow.session, state)
+        escalated = escalate(
+            uow.session,
+            round_def,
+            tasks,
+            today=state.today,
+            now=as_of,
+            staff_address=staff_address,
+        )
+        uow.commit()
+        files = {
+            knr: case_file_markdown(
+                state,
+                knr,
+                stage=stage_of(state, knr, state.today),
+                letters=letters_for(uow.session, state, knr),
+                ledger=ledger_for(uow.session, state, knr),
+                held=[h for h in held_payouts(uow.session, round_def.id) if h.kommunenummer == knr],
+                tasks=[t for t in tasks if t.kommunenummer == knr],
+            )
+            for knr in known_municipalities(state)
+        }
+    links = form_links([t.action for t in tasks])
+    ids: dict[str, object] = {task_list_key(round_def.id): publish_task_list(state, tasks, links)}
+    for knr, markdown in files.items():
+        key = case_file_key(knr, round_def.id)
+        ids[key] = create_markdown_artifact(
+            key=key,
+            markdown=markdown,
+            description=f"Saksmappe: {state.name(knr)} ({knr}), {round_def.title}",
+        )
+    create_markdown_artifact(
+        key=overview_key(round_def.id),
+        markdown=overview_markdown(state, tasks, ids),
+        description=f"{round_def.title}: oversikt med lenker til saksmappene",
+    )
+    return {"tasks": len(tasks), "escalated": len(escalated), "case_files": len(files)}
+
+
+def publish_task_list(
+    state: TrialState, tasks: Sequence[StaffTask], links: Mapping[str, str]
+) -> object:
+    """``oppgaver-<round>``: a table, oldest first; a row saying so when nothing waits."""
+    rows = task_rows(tasks, state, links) or [
+        {"venter siden": "–", "oppgave": "ingen oppgaver venter", "hva som må gjøres": "–"}
+    ]
+    return create_table_artifact(
+        key=task_list_key(state.round_def.id),
+        table=rows,
+        description=f"{state.round_def.title}: det som venter på Helsedirektoratet "
+        f"(per {state.as_of.isoformat()}), eldst først",
+    )
+
+
+def overview_markdown(
+    state: TrialState, tasks: Sequence[StaffTask], ids: Mapping[str, object] | None = None
+) -> str:
+    """The dashboard as markdown, each municipality linked to its case file."""
+    round_id = state.round_def.id
+    rows = rows_for(state, tasks)
+    out = [
+        f"# {state.round_def.title}",
+        f"Per {state.as_of:%d.%m.%Y %H:%M}. "
+        f"[Oppgaver som venter på oss ({len(tasks)})]"
+        f"({artifact_link(task_list_key(round_id), ids)})",
+        "",
+        "| kommune | for sent | venter på oss | fase | neste frist |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        knr = row["kommune"].rsplit(" ", 1)[-1]
+        name = f"[{row['kommune']}]({artifact_link(case_file_key(knr, round_id), ids)})"
+        cells = [name, row["for sent"], row["venter på oss"], row["fase"], row["neste frist"]]
+        out.append("| " + " | ".join(cell.replace("|", "/") for cell in cells) + " |")
+    return "\n".join(out) + "\n"

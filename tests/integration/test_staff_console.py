@@ -1,0 +1,224 @@
+"""The staff console from a real database: task list, escalation once, case file, overview links.
+
+Round 2016 on SQLite with a real SMTP server: Hobøl (0138) and Stjørdal (1714) selected, Stjørdal
+signs and the directorate has not; Spydeberg (0123) has no contacts, so its decision letter has no
+recipient. The stages run as scheduled on the decision day and the week after.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from pathlib import Path
+
+import pytest
+
+from deployments.settings import Settings
+from sio_domain.norwegian_calendar import OSLO
+from tasks.console.case_files import case_file_markdown, letters_for
+from tasks.console.console_artifacts import overview_markdown
+from tasks.console.domain_events import applied_events
+from tasks.console.staff_tasks import escalate, task_rows, tasks_in
+from tasks.intake.imports import decide_selection, import_applications, import_contacts
+from tasks.intake.round_files import load_round
+from tasks.mail.mail_delivery import deliver_pending
+from tasks.records.lifecycle_records import record_signature
+from tasks.records.municipality_lookup import registry
+from tasks.runs.stage_run import StageRun
+from tasks.runs.stages import decide, run_stage
+from tasks.storage.database import dispose_engine, session_for
+from tasks.storage.tables import OutgoingMail
+from tasks.storage.trial_state import load_trial_state
+from tasks.storage.unit_of_work import unit_of_work
+
+ROUND = load_round("sio-2016")
+HOBOL, STJORDAL, SPYDEBERG = "0138", "1714", "0123"
+
+
+def at(day: date, clock: time = time(9)) -> datetime:
+    return datetime.combine(day, clock, tzinfo=OSLO)
+
+
+@pytest.fixture
+def console(sio_home: Path, smtp, tmp_path: Path):
+    url = f"sqlite:///{sio_home / 'sio.db'}"
+    settings = Settings(
+        home=sio_home,
+        database_url=url,
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        staff_email="staff@helsedir.no",
+    )
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "kommunenummer,name,role,email,phone\n"
+        + "".join(
+            f"{knr},{role} {knr},{role},{role}@k{knr}.kommune.no,\n"
+            for knr in (HOBOL, STJORDAL)
+            for role in ("contact_person", "chief_executive")
+        ),
+        encoding="utf-8",
+    )
+    applications = tmp_path / "applications.csv"
+    applications.write_text(
+        "kommunenummer,submitted_at,signed_by_title,council_resolution_date,epj_system,attachment\n"
+        + "".join(
+            f"{knr},2015-11-20T12:00,rådmann,2015-11-01,Gerica,s.pdf\n"
+            for knr in (HOBOL, STJORDAL, SPYDEBERG)
+        ),
+        encoding="utf-8",
+    )
+    now = at(date(2015, 12, 10))
+    import_contacts(contacts, database_url=url, now=now, actor="test")
+    import_applications(applications, round_def=ROUND, database_url=url, now=now, actor="test")
+    yield url, settings, tmp_path
+    dispose_engine(url)
+
+
+def _tasks(url: str, when: datetime):
+    with unit_of_work(url) as uow:
+        state = uow.state(ROUND, when)
+        return state, tasks_in(uow.session, state)
+
+
+def test_the_task_list_follows_the_round_and_a_task_disappears_when_done(console):
+    url, settings, tmp_path = console
+    state, tasks = _tasks(url, at(date(2015, 12, 10)))
+    assert [t.key for t in tasks] == ["selection:sio-2016"]
+    assert task_rows(tasks, state)[0]["oppgave"] == "utvelgelse venter"
+
+    selection = tmp_path / "selection.csv"
+    selection.write_text(
+        "kommunenummer,decision,model,decided_by,decided_on\n"
+        f"{HOBOL},selected,A,ministry,2016-01-14\n{STJORDAL},selected,A,ministry,2016-01-14\n"
+        f"{SPYDEBERG},selected,B,ministry,2016-01-14\n",
+        encoding="utf-8",
+    )
+    decided = at(date(2016, 1, 14), time(6))
+    decide_selection(selection, round_def=ROUND, database_url=url, now=decided, actor="test")
+    for stage in ("selection", "signing"):
+        run_stage(stage, StageRun(ROUND, at(date(2016, 1, 14), time(10)), settings, "test"))
+    deliver_pending(url, settings, now=at(date(2016, 1, 14), time(10)))
+    received = at(date(2016, 1, 20), time(10))
+    with session_for(url) as session:
+        state = load_trial_state(session, ROUND, registry(url), received)
+        record_signature(
+            session,
+            state,
+            STJORDAL,
+            party="municipality",
+            signed_on=date(2016, 1, 19),
+            place="Stjørdal",
+            signatory="Rådmann",
+            received_on=date(2016, 1, 20),
+            now=received,
+            actor="test",
+        )
+        session.commit()
+
+    state, tasks = _tasks(url, at(date(2016, 1, 21)))
+    keys = [t.key for t in tasks]
+    assert "selection:sio-2016" not in keys
+    assert keys[0].startswith("unaddressed:") and SPYDEBERG in keys[0]  # oldest first
+    assert f"signature:{STJORDAL}" in keys
+
+    with session_for(url) as session:
+        state = load_trial_state(session, ROUND, registry(url), received)
+        record_signature(
+            session,
+            state,
+            STJORDAL,
+            party="directorate",
+            signed_on=date(2016, 1, 20),
+            place="Oslo",
+            signatory="Direktør",
+            received_on=None,
+            now=received,
+            actor="test",
+        )
+        session.commit()
+    _, tasks = _tasks(url, at(date(2016, 1, 21)))
+    assert f"signature:{STJORDAL}" not in [t.key for t in tasks]
+
+
+def test_a_task_waited_too_long_is_escalated_to_staff_once(console):
+    url, settings, _ = console
+    late = at(date(2015, 12, 9))  # the selection has waited since 01.12: six working days
+    for _ in range(2):
+        with unit_of_work(url) as uow:
+            state = uow.state(ROUND, late)
+            escalate(
+                uow.session,
+                ROUND,
+                tasks_in(uow.session, state),
+                today=state.today,
+                now=late,
+                staff_address=settings.staff_address,
+            )
+            uow.commit()
+    with session_for(url) as session:
+        rows = list(
+            session.exec(
+                __import__("sqlmodel")
+                .select(OutgoingMail)
+                .where(OutgoingMail.kind == "staff_escalation")
+            )
+        )
+    assert [(r.key, r.recipients) for r in rows] == [
+        ("escalation:sio-2016:selection:sio-2016", "staff@helsedir.no")
+    ]
+    early = at(date(2015, 12, 7))
+    with unit_of_work(url) as uow:
+        state = uow.state(ROUND, early)
+        assert not escalate(
+            uow.session,
+            ROUND,
+            tasks_in(uow.session, state),
+            today=state.today,
+            now=early,
+            staff_address=settings.staff_address,
+        )
+
+
+def test_a_case_file_shows_letters_signatures_and_links_from_the_overview(console):
+    url, settings, tmp_path = console
+    selection = tmp_path / "selection.csv"
+    selection.write_text(
+        "kommunenummer,decision,model,decided_by,decided_on\n"
+        f"{HOBOL},selected,A,ministry,2016-01-14\n",
+        encoding="utf-8",
+    )
+    decided = at(date(2016, 1, 14), time(6))
+    decide_selection(selection, round_def=ROUND, database_url=url, now=decided, actor="test")
+    when = at(date(2016, 1, 14), time(10))
+    with unit_of_work(url) as uow:
+        state = uow.state(ROUND, when)
+        agenda = decide("selection", state, None)
+        applied = uow.apply(
+            agenda, state, actor="t", mail_from="sio@helsedir.no", staff_address="s@h.no"
+        )
+        uow.commit()
+    events = applied_events(state, agenda, applied)
+    selected = [e for e in events if e["event"] == "sio.municipality.selected"]
+    assert [e["resource"]["prefect.resource.id"] for e in selected] == [f"sio.kommune.{HOBOL}"]
+    assert {r["prefect.resource.id"] for r in selected[0]["related"]} == {
+        "sio.round.sio-2016",
+        f"sio.kommune.{HOBOL}",
+    }
+    deliver_pending(url, settings, now=when)
+    with unit_of_work(url) as uow:
+        state = uow.state(ROUND, at(date(2016, 2, 5)))
+        tasks = tasks_in(uow.session, state)
+        markdown = case_file_markdown(
+            state,
+            HOBOL,
+            stage="forbereder (A)",
+            letters=letters_for(uow.session, state, HOBOL),
+            tasks=[t for t in tasks if t.kommunenummer == HOBOL],
+        )
+    assert markdown.startswith("# Hobøl (0138)")
+    assert "| 14.01.2016 | tilbud om deltakelse | 0138 | 2 |" in markdown
+    assert "| 01.02.2016 | Frist for retur av signert samarbeidsavtale | **for sent** |" in markdown
+    assert "kontaktperson: contact_person 0138 <contact_person@k0138.kommune.no>" in markdown
+    overview = overview_markdown(state, tasks)
+    assert "[Hobøl 0138](/artifacts/key/kommune-0138-sio-2016)" in overview
+    assert "(/artifacts/key/oppgaver-sio-2016)" in overview
