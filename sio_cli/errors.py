@@ -132,7 +132,9 @@ def _describe_database_error(error: BaseException) -> str | None:
 
 
 def _is_storage_error(error: BaseException) -> bool:
-    if isinstance(error, OSError):
+    import sqlite3
+
+    if isinstance(error, OSError | sqlite3.Error):  # look-ups read SQLite without the ORM
         return True
     try:
         from sqlalchemy.exc import OperationalError
