@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from deployments.settings import Settings
@@ -30,9 +31,9 @@ def at(day: date, clock: time = time(9)) -> datetime:
     return datetime.combine(day, clock, tzinfo=OSLO)
 
 
-def test_a_five_week_outage_sends_no_reminder_after_its_deadline_nor_to_one_who_applied(
-    sio_home: Path, smtp, tmp_path: Path
-):
+@pytest.fixture
+def world(sio_home: Path, smtp, tmp_path: Path):
+    """Three invited municipalities with a contact each; Os applies on 25.11.2015."""
     url = f"sqlite:///{sio_home / 'sio.db'}"
     settings = Settings(home=sio_home, database_url=url, smtp_host=smtp.host, smtp_port=smtp.port)
     (tmp_path / "c.csv").write_text(
@@ -48,6 +49,14 @@ def test_a_five_week_outage_sends_no_reminder_after_its_deadline_nor_to_one_who_
     now = at(date(2026, 12, 1))
     import_contacts(tmp_path / "c.csv", database_url=url, now=now, actor="t")
     import_applications(tmp_path / "a.csv", round_def=ROUND, database_url=url, now=now, actor="t")
+    yield url, settings
+    dispose_engine(url)
+
+
+def test_a_five_week_outage_sends_no_reminder_after_its_deadline_nor_to_one_who_applied(
+    world, smtp
+):
+    url, settings = world
     day = date(2015, 11, 12)
     while day <= date(2015, 12, 21):  # the sweep runs every weekday; the mail cannot go out
         if day.weekday() < 5:
@@ -68,27 +77,12 @@ def test_a_five_week_outage_sends_no_reminder_after_its_deadline_nor_to_one_who_
     assert {row.state for row in rows} == {"skipped"}
     reasons = " ".join(row.skipped or "" for row in rows)
     assert "deadline 2015-12-01 has passed" in reasons or "superseded" in reasons
-    dispose_engine(url)
 
 
 def test_after_an_outage_the_one_who_applied_meanwhile_gets_no_reminder_the_others_one_each(
-    sio_home: Path, smtp, tmp_path: Path
+    world, smtp
 ):
-    url = f"sqlite:///{sio_home / 'sio.db'}"
-    settings = Settings(home=sio_home, database_url=url, smtp_host=smtp.host, smtp_port=smtp.port)
-    (tmp_path / "c.csv").write_text(
-        "kommunenummer,name,role,email,phone\n"
-        + "".join(f"{k},K,contact_person,k@{k}.no,\n" for k in ("1714", "1243", "0926")),
-        encoding="utf-8",
-    )
-    (tmp_path / "a.csv").write_text(
-        "kommunenummer,submitted_at,signed_by_title,council_resolution_date,epj_system,attachment\n"
-        "1243,2015-11-25T12:00,rådmann,2015-11-01,Gerica,s.pdf\n",
-        encoding="utf-8",
-    )
-    now = at(date(2026, 12, 1))
-    import_contacts(tmp_path / "c.csv", database_url=url, now=now, actor="t")
-    import_applications(tmp_path / "a.csv", round_def=ROUND, database_url=url, now=now, actor="t")
+    url, settings = world
     for day in (date(2015, 11, 11), date(2015, 11, 20)):  # queued while the server was down
         run_stage("reminders", StageRun(ROUND, at(day), settings, "schedule"))
     back = at(date(2015, 11, 26), time(9, 5))
@@ -98,4 +92,3 @@ def test_after_an_outage_the_one_who_applied_meanwhile_gets_no_reminder_the_othe
     with session_for(url) as session:
         os_rows = session.exec(select(OutgoingMail).where(OutgoingMail.kommunenummer == "1243"))
         assert {row.state for row in os_rows} == {"skipped"}
-    dispose_engine(url)
