@@ -75,13 +75,12 @@ def direct_work(as_of: str) -> dict[str, Any]:
     """
     from datetime import datetime as clock
 
-    from tasks.reminder_sweep import sweep_reminders
-
     from deployments.settings import load_settings
     from sio_domain.instants import parse_as_of
     from tasks.intake.round_files import load_round
     from tasks.mail.mail_delivery import deliver_pending
     from tasks.runs.stage_run import StageRun
+    from tasks.runs.stages import run_stage
 
     run = StageRun(
         round_def=load_round(ROUND),
@@ -89,7 +88,7 @@ def direct_work(as_of: str) -> dict[str, Any]:
         settings=load_settings(),
         actor="benchmark",
     )
-    summary = sweep_reminders(run)
+    summary = run_stage("reminders", run)
     report = deliver_pending(run.database_url, run.settings, now=run.as_of, round_id=ROUND)
     return {"queued": summary.queued_mail, "sent": len(report.sent)}
 
