@@ -97,7 +97,11 @@ def ensure_zombie_automation() -> bool:
 
     A run killed with ``kill -9`` (or whose machine died) cannot report its own end and would
     stay *Running* forever; Prefect's proactive trigger fires when no heartbeat, and no final
-    state, followed the last heartbeat within three heartbeat periods. Returns True if created.
+    state, followed the last heartbeat within three heartbeat periods. A run that suspends or
+    pauses for staff input (the selection, a payout approval) stops its heartbeats on purpose:
+    its *Suspended*/*Paused* event closes the window, and its next heartbeat after resuming opens
+    a new one. An automation created by an older version without those events is brought up to
+    date. Returns True if created or updated.
     """
     from datetime import timedelta
 
@@ -107,12 +111,7 @@ def ensure_zombie_automation() -> bool:
     from prefect.events.schemas.automations import EventTrigger, Posture
     from prefect.events.schemas.events import ResourceSpecification
 
-    try:
-        Automation.read(name=ZOMBIE_AUTOMATION)  # type: ignore[unused-coroutine]  # sync call here
-        return False
-    except ValueError:
-        pass
-    Automation(
+    wanted = Automation(
         name=ZOMBIE_AUTOMATION,
         description="A served flow run stopped sending heartbeats (killed): mark it crashed.",
         trigger=EventTrigger(
@@ -123,6 +122,8 @@ def ensure_zombie_automation() -> bool:
                 "prefect.flow-run.Failed",
                 "prefect.flow-run.Cancelled",
                 "prefect.flow-run.Crashed",
+                "prefect.flow-run.Suspended",
+                "prefect.flow-run.Paused",
             },
             match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
             for_each={"prefect.resource.id"},
@@ -136,7 +137,16 @@ def ensure_zombie_automation() -> bool:
                 message=f"no heartbeat for {3 * HEARTBEAT_SECONDS} s: the run was killed",
             )
         ],
-    ).create()
+    )
+    try:
+        existing = Automation.read(name=ZOMBIE_AUTOMATION)  # type: ignore[unused-coroutine]
+    except ValueError:
+        wanted.create()
+        return True
+    if existing.trigger == wanted.trigger and existing.actions == wanted.actions:  # type: ignore[attr-defined]
+        return False
+    wanted.id = existing.id  # type: ignore[attr-defined]
+    wanted.update()
     return True
 
 

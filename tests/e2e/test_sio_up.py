@@ -147,6 +147,11 @@ def test_sio_up_requires_its_auth_string_and_marks_killed_runs_crashed(sio_up):
     [zombie] = [a for a in automations if a["name"].startswith("sio: mark flow runs")]
     assert zombie["trigger"]["posture"] == "Proactive"
     assert zombie["trigger"]["after"] == ["prefect.flow-run.heartbeat"]
+    # A run waiting for staff input (selection, payout approval) sends no heartbeats: its
+    # Suspended/Paused event must close the window, or it would be crashed after three minutes.
+    assert {"prefect.flow-run.Suspended", "prefect.flow-run.Paused"} <= set(
+        zombie["trigger"]["expect"]
+    )
     assert [action["type"] for action in zombie["actions"]] == ["change-flow-run-state"]
 
 
