@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -135,7 +136,7 @@ def outcome_tally() -> Iterator[None]:
     """Print how many fuzzed cases loaded and how many were refused, per importer."""
     yield
     for key in sorted(OUTCOMES):
-        print(f"fuzz {key}: {OUTCOMES[key]}")
+        sys.stdout.write(f"fuzz {key}: {OUTCOMES[key]}\n")
 
 
 def attack(kind: str, fuzz_settings: Settings, content: bytes, tmp: Path) -> None:
