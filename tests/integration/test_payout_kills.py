@@ -133,7 +133,7 @@ def test_twenty_kills_during_payout_leave_one_uninterrupted_payout(
     assert len(expected_ledger) > 20 and len(expected_files) == len(QUARTERS) * (2 * PAYEES + 1)
 
     rng = random.Random(20160905)
-    kills = duplicates = losses = torn = attempts = 0
+    kills = duplicates = losses = torn = attempts = partials = 0
     while kills < KILLS and attempts < 3 * KILLS:
         attempts += 1
         home = tmp_path / f"attempt-{attempts}"
@@ -145,6 +145,9 @@ def test_twenty_kills_during_payout_leave_one_uninterrupted_payout(
             kills += 1
         victim.join(timeout=30)
         for name, content in files(home).items():  # right after the kill: whole or absent
+            if Path(name).name.startswith("."):  # a temporary file, not yet a statement
+                partials += 1
+                continue
             torn += content != expected_files[name]
         finish(forks, home, smtp.port)
         url = Settings(home=home).resolved_database_url
@@ -152,14 +155,15 @@ def test_twenty_kills_during_payout_leave_one_uninterrupted_payout(
         duplicates += (actual - Counter(expected_ledger)).total()
         losses += (Counter(expected_ledger) - actual).total()
         assert payments(url) == expected_payments, f"paid differently after a kill in {home}"
-        assert files(home) == expected_files, f"files differ after a kill in {home}"
+        assert files(home) == expected_files, f"files differ after a kill in {home}"  # no .partial
         dispose_engine(url)
         shutil.rmtree(home)
 
-    record_property("kills_duplicates_losses_torn", (kills, duplicates, losses, torn))
+    record_property("kills_duplicates_losses_torn", (kills, duplicates, losses, torn, partials))
     print(  # noqa: T201 - the figures the attack is judged by, shown with -s
         f"payout kills: {kills} kills in {attempts} attempts, {duplicates} duplicate lines,"
-        f" {losses} lost lines, {torn} half-written files (one run: {duration:.2f} s)"
+        f" {losses} lost lines, {torn} half-written files ({partials} kills inside a file"
+        f" write left only its temporary file); one run: {duration:.2f} s"
     )
     assert kills >= KILLS
     assert (duplicates, losses, torn) == (0, 0, 0)
