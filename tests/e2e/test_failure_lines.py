@@ -199,19 +199,47 @@ REPLAN_END = ("replan", "sio-2016", "end", "--decided-on", "2018-06-01")
         ),
         (("record", "reply", "sio-2016", "1714", "--accept", "--on", "9999-01-01"), "--on:"),
         (
-            ("record", "meeting", "sio-2016", "1714", "--month", "2016-06",
-             "--start", "0001-06-16T13:00"),
+            (
+                "record",
+                "meeting",
+                "sio-2016",
+                "1714",
+                "--month",
+                "2016-06",
+                "--start",
+                "0001-06-16T13:00",
+            ),
             "--start: '0001-06-16T13:00'",
         ),  # fmt: skip
         (
-            ("record", "claim", "sio-2016", "1714", "--amount", "100", "--on", "0001-01-01",
-             "--reason", "x"),
+            (
+                "record",
+                "claim",
+                "sio-2016",
+                "1714",
+                "--amount",
+                "100",
+                "--on",
+                "0001-01-01",
+                "--reason",
+                "x",
+            ),
             "--on: '0001-01-01'",
         ),  # fmt: skip
         ((*REPLAN_END, "--on", "9999-12-31", "--reason", "x"), "--on: '9999-12-31'"),
         (
-            ("replan", "sio-2016", "move-event", "k", "--to", "0001-01-01T10:00",
-             "--decided-on", "2016-01-01", "--reason", "x"),
+            (
+                "replan",
+                "sio-2016",
+                "move-event",
+                "k",
+                "--to",
+                "0001-01-01T10:00",
+                "--decided-on",
+                "2016-01-01",
+                "--reason",
+                "x",
+            ),
             "--to: '0001-01-01T10:00'",
         ),  # fmt: skip
     ],
