@@ -16,9 +16,10 @@ from sio_domain.text_fields import FIRST_YEAR, LAST_YEAR
 def check_year(option: str, text: str, day: date) -> None:
     """Refuse a day outside the years sio can reckon with, naming the option and the value.
 
-    Working days, deadlines and payout days need the holiday table (helligdager), which holds
-    the years FIRST_YEAR–LAST_YEAR: the trial's rounds (2015–2023) with a wide margin either
-    side. A year 0001 or 9999 is a typing slip, not a date of the trial (design decision (D)).
+    The same years every edge accepts (``sio_domain.text_fields``, FIRST_YEAR–LAST_YEAR): the
+    trial's rounds (2015–2023) with a wide margin either side. A year 0001 or 9999 is a typing
+    slip, not a date of the trial, and near the ends of the calendar the arithmetic of a
+    deadline or a time zone overflows (design decision (D)).
     """
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise ValueError(
