@@ -46,6 +46,27 @@ def _known_municipality(value: str) -> str:
     return value
 
 
+def _free_text(value: str) -> str:
+    """Printable text with no personal identity number, as every free-text field (one line)."""
+    from sio_domain.text_fields import text_problem
+
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _free_lines(value: str) -> str:
+    """As :func:`_free_text`, line breaks allowed (minutes run over several lines)."""
+    from sio_domain.text_fields import text_problem
+
+    problem = text_problem(value, multiline=True)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+FreeText = AfterValidator(_free_text)
 Round = Annotated[RoundId, Field(title="Runde", description="forsøksrunden handlingen gjelder")]
 Kommunenummer = Annotated[
     str,
@@ -63,7 +84,9 @@ def one_line(error: ValidationError) -> str:
     first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "form"
     message = str(first["msg"]).removeprefix("Value error, ")
-    return f"{field}: {message} (got {first.get('input')!r})"
+    from sio_domain.personal_data import masked_text
+
+    return masked_text(f"{field}: {message} (got {first.get('input')!r})")  # a number masked
 
 
 def staff_action(name: str) -> Callable[[Callable[..., str]], Any]:
@@ -182,8 +205,8 @@ def record_signature(
         ),
     ],
     signed_on: Annotated[date, Field(title="Signert dato")],
-    place: Annotated[str, Field(title="Sted", description="hvor avtalen ble signert")],
-    signatory: Annotated[str, Field(title="Signert av", description="navn og tittel")],
+    place: Annotated[str, Field(title="Sted", description="hvor avtalen ble signert"), FreeText],
+    signatory: Annotated[str, Field(title="Signert av", description="navn og tittel"), FreeText],
     received_on: Annotated[
         date | None,
         Field(
@@ -300,7 +323,7 @@ def record_minutes(
     round_ref: Round,
     kommunenummer: Kommunenummer,
     month: Month,
-    minutes: Annotated[str, Field(title="Referat", min_length=1)],
+    minutes: Annotated[str, Field(title="Referat", min_length=1), AfterValidator(_free_lines)],
 ) -> str:
     """Record the minutes (referat) of a held status meeting."""
     from tasks.records import lifecycle_records
@@ -320,8 +343,10 @@ def record_minutes(
 def record_attendance(
     round_ref: Round,
     kommunenummer: Kommunenummer,
-    event_key: Annotated[str, Field(title="Arrangement", description="arrangementets nøkkel")],
-    email: Annotated[str, Field(title="E-post", description="deltakerens adresse")],
+    event_key: Annotated[
+        str, Field(title="Arrangement", description="arrangementets nøkkel"), FreeText
+    ],
+    email: Annotated[str, Field(title="E-post", description="deltakerens adresse"), FreeText],
     attended: Annotated[bool, Field(title="Møtte", description="av = meldte forfall")] = True,
 ) -> str:
     """Record who attended a gathering or meeting."""
@@ -354,7 +379,7 @@ def record_adjustment(
     ],
     amount: Annotated[Decimal, Field(title="Beløp (kr)", description="negativt = tilbakekreving")],
     reason: Annotated[
-        str, Field(title="Begrunnelse", description="vises på utbetalingsoversikten")
+        str, Field(title="Begrunnelse", description="vises på utbetalingsoversikten"), FreeText
     ],
 ) -> str:
     """Record an extraordinary payment or claw-back; the next payout run pays it."""
@@ -393,7 +418,7 @@ def record_system_adaptation(
     kommunenummer: Kommunenummer,
     amount: Annotated[Decimal, Field(title="Beløp (kr)", gt=0)],
     documentation: Annotated[
-        str, Field(title="Dokumentasjon", description="faktura eller referanse")
+        str, Field(title="Dokumentasjon", description="faktura eller referanse"), FreeText
     ],
 ) -> str:
     """Record a documented system-adaptation cost (seed 000 §1.4); paid up to the round's cap."""

@@ -185,6 +185,11 @@ def adjust(
     from tasks.storage.database import session_for
 
     with reported_errors():
+        from sio_domain.text_fields import checked_text
+
+        checked_text("--reason", reason)  # shown on the statement mailed to the municipality
+        if override_reason is not None:
+            checked_text("--override-reason", override_reason)
         settings = load_settings()
         url = settings.resolved_database_url
         round_def = load_round(round_ref)

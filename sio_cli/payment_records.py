@@ -8,7 +8,7 @@ model A participant and stays within the round's maximum (seed 000 §1.4).
 from __future__ import annotations
 
 import getpass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from typing import Annotated
 
 import typer
@@ -71,8 +71,12 @@ def record_claim(
     from tasks.storage.database import session_for
 
     with reported_errors():
+        from sio_domain.instants import parse_day
+        from sio_domain.text_fields import checked_text
+
         value = _option("--amount", parse_amount, amount)
-        day = _option("--on", date.fromisoformat, on)
+        day = parse_day(on, option="--on")
+        checked_text("--reason", reason)
         settings = load_settings()
         url = settings.resolved_database_url
         round_def = load_round(round_ref)

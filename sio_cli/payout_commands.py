@@ -65,6 +65,9 @@ def approve(
     from tasks.payouts.payout_engine import approve_payout
 
     with reported_errors():
+        from sio_domain.text_fields import checked_text
+
+        checked_text("--name", name)  # goes into the audit log and the payment's record
         settings = load_settings()
         finance_commands._option("--run", Quarter.parse, run)
         result = approve_payout(

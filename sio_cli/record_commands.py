@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from sio_cli.errors import reported_errors
+from sio_domain.text_fields import checked_text
 
 record_app = typer.Typer(
     help="Record a signature, reply, activity, meeting time, minutes or attendance.",
@@ -19,10 +20,16 @@ KommuneArg = Annotated[str, typer.Argument(metavar="KNR", help="kommunenummer")]
 
 
 def _date(option: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
+    from sio_domain.instants import parse_day
+
+    return parse_day(text, option=option)  # a sane year too: 0001-01-01 is refused
+
+
+def _free_text(*options: tuple[str, str]) -> None:
+    """Each option's text as a free-text field may hold it: printable, no personal number
+    (refused in one line naming the option, the number masked)."""
+    for option, value in options:
+        checked_text(option, value)
 
 
 def _record(round_ref: str, action: str, write: object) -> None:
@@ -61,6 +68,7 @@ def signature(
     from tasks.records.lifecycle_records import record_signature
 
     with reported_errors():
+        _free_text(("--party", party), ("--place", place), ("--signatory", signatory))
         signed = _date("--signed-on", signed_on)
         received = _date("--received-on", received_on) if received_on else None
         _record(
@@ -119,6 +127,7 @@ def activity(
     from tasks.records.lifecycle_records import record_activity_done
 
     with reported_errors():
+        _free_text(("--activity", key))
         day = _date("--on", on)
         _record(
             round_ref,
@@ -143,6 +152,7 @@ def meeting(
     from tasks.records.lifecycle_records import record_meeting_time
 
     with reported_errors():
+        _free_text(("--month", month))
         at = parse_as_of(start, now=datetime.now().astimezone(), option="--start")
         if "T" not in start:
             raise ValueError(f"--start: {start!r} has no time of day (e.g. 2016-06-16T13:00)")
@@ -166,6 +176,8 @@ def minutes(
     from tasks.records.lifecycle_records import record_minutes
 
     with reported_errors():
+        _free_text(("--month", month))
+        checked_text("--text", text, multiline=True)  # minutes may run over several lines
         _record(
             round_ref,
             f"minutes {month} for {kommune}",
@@ -194,6 +206,7 @@ def attendance(
     from tasks.records.lifecycle_records import record_attendance
 
     with reported_errors():
+        _free_text(("--event", event), ("--email", email))
         _record(
             round_ref,
             f"attendance at {event}",

@@ -32,19 +32,21 @@ def replan(
 
 
 def _date(option: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
+    from sio_domain.instants import parse_day
+
+    return parse_day(text, option=option)  # a sane year too: 0001-01-01 is refused
 
 
 def _record(round_ref: str, **values: object) -> None:
     from deployments.settings import load_settings
     from sio_domain.replanning import ReplanDecision
+    from sio_domain.text_fields import checked_text
     from tasks.intake.round_files import load_round
     from tasks.records.replanning import record_replan
     from tasks.storage.unit_of_work import unit_of_work
 
+    checked_text("--reason", str(values["reason"]))  # kept in the audit log: no personal data
+    checked_text("--by", str(values["decided_by"]))
     round_def = load_round(round_ref)
     settings = load_settings()
     now = datetime.now().astimezone()

@@ -8,7 +8,6 @@ JSON, the same every run apart from ``seconds``); ``--letters`` writes the lette
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,10 +43,9 @@ def simulate(
 
         if output_format not in ("table", "json"):
             raise ValueError(f"--format: {output_format!r} is not table or json")
-        try:
-            last = date.fromisoformat(until)
-        except ValueError:
-            raise ValueError(f"--until: {until!r} is not a date (YYYY-MM-DD)") from None
+        from sio_domain.instants import parse_day
+
+        last = parse_day(until, option="--until")
         if municipalities is not None and not 1 <= municipalities <= 10000:
             raise ValueError(f"--municipalities: {municipalities} is not between 1 and 10000")
         round_def = load_round(round_ref)

@@ -90,7 +90,7 @@ def _statement_files(
     from tasks.mail.mail_templates import quarter
 
     lines = [line for line in result.lines if line.kommunenummer == kommunenummer]
-    stem = f"utbetaling-{result.round_id}-{result.run}-{kommunenummer}"
+    stem = _stem(result, kommunenummer)
     name = lines[0].municipality if lines else kommunenummer
     title = STATEMENT_TITLE[standard].format(
         quarter=quarter(result.run),
@@ -109,23 +109,39 @@ def _statement_files(
 
 
 def write_statements(
-    result: PayoutResult, exports_dir: Path, registry: MunicipalityRegistry | None = None
+    result: PayoutResult,
+    exports_dir: Path,
+    registry: MunicipalityRegistry | None = None,
+    *,
+    missing_only: bool = False,
 ) -> list[Path]:
     """Write every municipality's statement files of the run; returns the paths written.
 
     With ``registry`` each statement is in its municipality's written standard; without one it
-    uses what the run's mails already decided (bokmål for a municipality not mailed).
+    uses what the run's mails already decided (bokmål for a municipality not mailed). Each file
+    is whole or absent, whenever the run is killed; ``missing_only`` writes only the files not
+    there yet (a repeated run after a kill between its commit and its files).
     """
+    from tasks.payouts.whole_files import write_whole
+
     folder = exports_dir / "statements" / result.round_id / result.run
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for number in lines_by_municipality(result.lines):
+        if missing_only and all(
+            (folder / f"{_stem(result, number)}.{suffix}").exists() for suffix in ("xlsx", "csv")
+        ):
+            continue
         standard = registry.get(number).written_standard if registry is not None else None
         for file in statement_files(result, number, standard):
             path = folder / file.filename
-            path.write_bytes(file.content)
+            write_whole(path, file.content)
             written.append(path)
     return written
+
+
+def _stem(result: PayoutResult, kommunenummer: str) -> str:
+    return f"utbetaling-{result.round_id}-{result.run}-{kommunenummer}"
 
 
 def statement_table_rows(result: PayoutResult) -> list[dict[str, Any]]:

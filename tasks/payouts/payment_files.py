@@ -28,6 +28,7 @@ from sio_domain.payout_run import account_of
 from tasks.intake.round_files import load_round
 from tasks.payouts import payout_queries as queries
 from tasks.payouts.ledger import ledger_lines
+from tasks.payouts.whole_files import write_whole
 from tasks.records.municipality_lookup import registry as load_registry
 from tasks.storage.database import session_for
 from tasks.storage.tables import PayoutRunRecord
@@ -90,7 +91,7 @@ def write_payment_file(
         planned=planned,
     )
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(document)
+    write_whole(output, document)  # the bank never gets half a file
     total = sum((t.amount for t in planned), Decimal("0.00"))
     return PaymentFileSummary(len(planned), total, flags)
 

@@ -234,7 +234,9 @@ def _run(
         queries.lock_round(session, round_def.id)
         previous = _run_record(session, round_def.id, quarter.label)
         if previous is not None:
-            return _already_run(session, context, previous.as_of)
+            result = _already_run(session, context, previous.as_of)
+            _finish(result, exports_dir, report)
+            return result
         _refuse_out_of_order(session, round_def.id, quarter, as_of)
         result = _propose(session, context, as_of, report)
         if not result.awaiting:
@@ -306,6 +308,15 @@ def approve_payout(
 
 
 def _finish(result: PayoutResult, exports_dir: Path | None, report: Progress) -> None:
+    if result.status == "already_run":
+        if exports_dir is not None and result.lines:
+            from tasks.documents.statements import write_statements
+            from tasks.records.municipality_lookup import registry
+
+            # a run killed between its commit and its files: the repeat writes what is missing
+            write_statements(result, exports_dir, registry(), missing_only=True)
+        report(1.0, "already run: nothing new")
+        return
     if result.status != "paid":
         report(1.0, f"awaiting approval by {', '.join(result.awaiting)}")
         return

@@ -177,3 +177,112 @@ def test_a_read_only_data_folder_is_one_line(tmp_path: Path, small_disk: Path) -
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
 
     one_line(sio(home, "import", "contacts", str(contacts(tmp_path / "d.csv"))), "read-only")
+
+
+SIGNATURE = ("record", "signature", "sio-2016", "1714", "--party", "municipality")
+REPLAN_END = ("replan", "sio-2016", "end", "--decided-on", "2018-06-01")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("run", "reminders", "--round", "sio-2016", "--as-of", "0001-01-01"), "'0001-01-01'"),
+        (
+            ("run", "payout", "--round", "sio-2016", "--as-of", "9999-12-31T23:59+14:00"),
+            "'9999-12-31T23:59+14:00'",
+        ),
+        (("run", "reminders", "--round", "sio-2016", "--as-of", "garbage"), "'garbage'"),
+        (("simulate", "sio-2016", "--until", "9999-12-31"), "--until: '9999-12-31'"),
+        (
+            (*SIGNATURE, "--signed-on", "0001-01-01", "--place", "Oslo", "--signatory", "R"),
+            "--signed-on: '0001-01-01'",
+        ),
+        (("record", "reply", "sio-2016", "1714", "--accept", "--on", "9999-01-01"), "--on:"),
+        (
+            (
+                "record",
+                "meeting",
+                "sio-2016",
+                "1714",
+                "--month",
+                "2016-06",
+                "--start",
+                "0001-06-16T13:00",
+            ),
+            "--start: '0001-06-16T13:00'",
+        ),  # fmt: skip
+        (
+            (
+                "record",
+                "claim",
+                "sio-2016",
+                "1714",
+                "--amount",
+                "100",
+                "--on",
+                "0001-01-01",
+                "--reason",
+                "x",
+            ),
+            "--on: '0001-01-01'",
+        ),  # fmt: skip
+        ((*REPLAN_END, "--on", "9999-12-31", "--reason", "x"), "--on: '9999-12-31'"),
+        (
+            (
+                "replan",
+                "sio-2016",
+                "move-event",
+                "k",
+                "--to",
+                "0001-01-01T10:00",
+                "--decided-on",
+                "2016-01-01",
+                "--reason",
+                "x",
+            ),
+            "--to: '0001-01-01T10:00'",
+        ),  # fmt: skip
+    ],
+)
+def test_an_instant_or_day_out_of_range_or_garbage_is_one_line_naming_the_option(
+    tmp_path: Path, args: tuple[str, ...], needle: str
+) -> None:
+    line = one_line(sio(tmp_path / "home", *args), needle)
+    assert "outside the years sio works with (2000–2100)" in line or "is not" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        ((*SIGNATURE, "--signed-on", "2016-01-20", "--place", f"Oslo {FODSELSNUMMER}",
+          "--signatory", "R"), "--place"),
+        ((*SIGNATURE, "--signed-on", "2016-01-20", "--place", "Oslo",
+          "--signatory", "Kari\x1b[2J"), "--signatory"),
+        (("record", "minutes", "sio-2016", "1714", "--month", "2016-06",
+          "--text", f"Møtt: Kari ({D_NUMMER})"), "--text"),
+        (("record", "attendance", "sio-2016", "1714", "--event", "k",
+          "--email", "kari\x07@stjordal.kommune.no"), "--email"),
+        (("record", "activity", "sio-2016", "1714", "--activity", f"x{FODSELSNUMMER}",
+          "--on", "2016-01-20"), "--activity"),
+        (("adjust", "sio-2016", "1714", "--period", "2016Q3", "--amount", "100",
+          "--reason", f"etterbetaling {FODSELSNUMMER}"), "--reason"),
+        (("adjust", "sio-2016", "1714", "--period", "2016Q3", "--amount", "100",
+          "--reason", "ok", "--override-reason", "x\x01"), "--override-reason"),
+        (("record", "claim", "sio-2016", "1714", "--amount", "100", "--on", "2016-01-20",
+          "--reason", f"faktura {D_NUMMER}"), "--reason"),
+        ((*REPLAN_END, "--on", "2018-12-31", "--reason", f"vedtak {FODSELSNUMMER}"), "--reason"),
+        ((*REPLAN_END, "--on", "2018-12-31", "--reason", "vedtak", "--by", "Storting\u202e"),
+         "--by"),
+        (("payout", "approve", "sio-2016", "--run", "2016Q3", "--as", "disponent",
+          "--name", f"Dina {FODSELSNUMMER}"), "--name"),
+    ],
+)  # fmt: skip
+def test_every_free_text_option_refuses_control_characters_and_personal_numbers(
+    tmp_path: Path, args: tuple[str, ...], option: str
+) -> None:
+    """Checked at the edge, before anything is read or stored; a number is shown masked."""
+    done = sio(tmp_path / "home", *args)
+    line = one_line(done, f"sio: error: {option}: ")
+    assert FODSELSNUMMER not in done.stderr and D_NUMMER not in done.stderr
+    assert "personal identity number" in line or "character" in line
+    assert not (tmp_path / "home" / "sio.db").exists()  # refused before the database is opened

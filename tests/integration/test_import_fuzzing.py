@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+import re
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,10 +27,11 @@ from deployments.settings import Settings
 from sio_cli.errors import describe
 from sio_domain.personal_data import find_personal_number
 from tasks.intake.imports import import_for_round
-from tasks.intake.round_files import load_round
+from tasks.intake.round_files import load_round, round_file_path
 from tasks.storage.database import dispose_engine, engine_for, upgrade
 
 EXAMPLES = int(os.environ.get("SIO_FUZZ_EXAMPLES", "25"))
+OUTCOMES: Counter[str] = Counter()  # "kind loaded" / "kind refused": printed at the end (-s)
 NOW = datetime(2016, 1, 20, 12, 0, tzinfo=UTC)
 VALID: dict[str, str] = {
     "contacts": (
@@ -102,7 +106,7 @@ def mutated(draw: st.DrawFn, kind: str) -> bytes:
         return draw(st.binary(max_size=300))
     lines = VALID[kind].splitlines()
     header, row = lines[0], lines[1].split(",")
-    for _ in range(draw(st.integers(1, 3))):
+    for _ in range(draw(st.integers(0, 3))):  # none: the valid row, maybe with extra lines
         position = draw(st.integers(0, len(row) - 1))
         row[position] = draw(st.one_of(HOSTILE, st.text(max_size=40)))
     extra = draw(st.sampled_from(["", "\n", "\n\n,,,", "\n" + ",".join(row)]))
@@ -111,10 +115,28 @@ def mutated(draw: st.DrawFn, kind: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def fuzz_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """One database for every fuzzed file, holding the valid application so a selection can load.
+
+    Without an applicant every selection row is refused ("only applicants can be decided on") and
+    the fuzzing would never reach the code that stores a decision.
+    """
     home = tmp_path_factory.mktemp("fuzz-home")
     fuzz_settings = Settings(home=home)
     upgrade(fuzz_settings.resolved_database_url)
+    applications = home / "applications.csv"
+    applications.write_text(VALID["applications"], encoding="utf-8")
+    import_for_round(
+        "applications", applications, round_ref="sio-2016", settings=fuzz_settings, now=NOW
+    )
     return fuzz_settings
+
+
+@pytest.fixture(scope="module", autouse=True)
+def outcome_tally() -> Iterator[None]:
+    """Print how many fuzzed cases loaded and how many were refused, per importer."""
+    yield
+    for key in sorted(OUTCOMES):
+        sys.stdout.write(f"fuzz {key}: {OUTCOMES[key]}\n")
 
 
 def attack(kind: str, fuzz_settings: Settings, content: bytes, tmp: Path) -> None:
@@ -132,7 +154,9 @@ def attack(kind: str, fuzz_settings: Settings, content: bytes, tmp: Path) -> Non
         if number is not None:
             assert number not in line
         assert fingerprint(url) == before, f"refused but changed: {line}"
+        OUTCOMES[f"{kind} refused"] += 1
     else:  # loaded: nothing hostile may have been stored
+        OUTCOMES[f"{kind} loaded"] += 1
         stored = dump(url)
         assert find_personal_number(stored) is None
         assert not any(character in stored for character in "\x00\x01\x1b\u202e")
@@ -186,6 +210,76 @@ def test_fuzzed_round_files_load_or_are_refused_in_one_line(content: bytes | str
             load_round(str(path))
         except ValueError as error:
             assert "\n" not in describe(error)
+            OUTCOMES["round files refused"] += 1
+        else:
+            OUTCOMES["round files loaded"] += 1
+
+
+SHIPPED_ROUND = round_file_path("sio-2016").read_text(encoding="utf-8")
+ROUND_VALUE = re.compile(r"^(\s*[\w.]+\s*=\s*)(.+)$")
+ROUND_HOSTILE = st.sampled_from(
+    [
+        "0001-01-01",
+        "9999-12-31",
+        "2016-02-30",
+        '"2016-05-01"',
+        '""',
+        '"\\u0000"',
+        '"Kari\\u0001"',
+        '"01018010018"',
+        '"' + "9" * 25 + '"',
+        '"-1"',
+        '"1e400"',
+        '"NaN"',
+        "-1",
+        "9" * 25,
+        "1e400",
+        "nan",
+        "true",
+        "[]",
+        "{}",
+        "[" * 500 + "]" * 500,
+        "{ date = 0001-01-01 }",
+        "{ date = 9999-12-31, source = 1 }",
+        '"' + "ÆØÅ" * 400 + '"',
+    ]
+)
+
+
+@st.composite
+def mutated_round(draw: st.DrawFn) -> str:
+    """The shipped 2016 round with one to three values replaced or lines dropped."""
+    lines = SHIPPED_ROUND.splitlines()
+    assignments = [index for index, line in enumerate(lines) if ROUND_VALUE.match(line)]
+    for _ in range(draw(st.integers(1, 3))):
+        index = draw(st.sampled_from(assignments))
+        if draw(st.integers(0, 4)) == 0:
+            lines[index] = ""
+            continue
+        match = ROUND_VALUE.match(lines[index])
+        if match is None:  # a line dropped by an earlier draw
+            continue
+        lines[index] = match.group(1) + draw(st.one_of(ROUND_HOSTILE, st.text(max_size=20)))
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=EXAMPLES * 2, deadline=None, derandomize=True)
+@given(content=mutated_round())
+def test_mutated_round_files_load_or_are_refused_in_one_line(content: str) -> None:
+    """A round file close to a valid one reaches the field checks, not only the TOML parser."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "round.toml"
+        path.write_text(content, encoding="utf-8", errors="surrogatepass")
+        try:
+            load_round(str(path))
+        except ValueError as error:
+            line = describe(error)
+            assert "\n" not in line and line
+            OUTCOMES["mutated round files refused"] += 1
+        else:
+            OUTCOMES["mutated round files loaded"] += 1
 
 
 @pytest.mark.parametrize("kind", sorted(VALID))
