@@ -88,7 +88,7 @@ MAX_ATTEMPTS = 12
 RETRY_AFTER = timedelta(minutes=15)
 CLAIM_LEASE = timedelta(minutes=15)  # wall clock: renewed while a batch is being sent
 CLAIM_BATCH: Final = 100  # messages claimed in one short transaction
-DURABLE_EVERY: Final = 20  # answers recorded per commit forced to disk (machine crash: resent)
+DURABLE_EVERY: Final = 50  # answers recorded per commit forced to disk (machine crash: resent)
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _HOST = socket.gethostname()
 _log = logging.getLogger(__name__)
@@ -98,6 +98,8 @@ _AUDIT: Table = AuditEntry.__table__  # type: ignore[attr-defined]
 _RECORD = update(_MAILS).where(
     _MAILS.c.id == bindparam("b_id"), _MAILS.c.claimed_by == bindparam("b_claimant")
 )
+
+_AUDIT_ENTRY = insert(_AUDIT)
 
 Recheck = Callable[[OutgoingMail, datetime], "str | None"]
 
@@ -661,7 +663,7 @@ class _RecordBook:
             _log.warning("mail %s: claim lost before its answer was recorded", change.mail_id)
             return
         if change.audit is not None:
-            self.connection.execute(insert(_AUDIT), change.audit)
+            self.connection.execute(_AUDIT_ENTRY, change.audit)
 
     @contextmanager
     def transaction(self, *, durable: bool) -> Iterator[None]:

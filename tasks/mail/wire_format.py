@@ -201,14 +201,17 @@ def _folded_subject(subject: str) -> bytes:
 
 
 def _fold(name: str, value: object) -> bytes:
-    """One header as `EmailMessage.as_bytes` writes it: parsed by the policy, then folded."""
-    header = MAIL_POLICY.header_factory(name, value)
+    """One header as `EmailMessage.as_bytes` writes it: stored by the policy, then folded."""
+    _, header = MAIL_POLICY.header_store_parse(name, value)  # refuses line breaks, as msg[...] does
     return MAIL_POLICY.fold_binary(name, header)
 
 
 @lru_cache(maxsize=256)
 def _quoted_printable(body: str) -> bytes:
-    """The body as ``set_content(body, cte="quoted-printable")`` and the generator write it."""
+    """The body as ``set_content(body, cte="quoted-printable")`` and the generator write it.
+
+    Kept for the last few bodies: a circular letter to many municipalities encodes once.
+    """
     lines = body.encode("utf-8").splitlines()
     encoded = quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), _LINE)
     return "\r\n".join(_NEWLINES.split(encoded)).encode("ascii")
