@@ -1,50 +1,64 @@
 """Delivering the outbox: SMTP when `SIO_SMTP_HOST` is set, `.eml` files in the outbox otherwise.
 
-Why claim, talk, record — three steps and never one transaction (design decision (D), "nothing
-lost, nothing stale"): a message is first *claimed* in a short transaction (state ``claimed``,
-with this run's ``host:pid:token``), then the SMTP conversation happens with no database
-transaction open (a slow or hanging server holds no lock, so imports and other runs go on), and
-the server's answer is *recorded* in a second short transaction as soon as it has answered,
-before the next message. A run killed in flight leaves that one message ``claimed``; the next run
-sees the claimant is gone (same host, process dead) or its claim too old, and offers it again with
-the same Message-ID, to the recipients that had not yet accepted it.
+Why claim, talk, record — and never one transaction around the talking (design decision (D),
+"nothing lost, nothing stale"): messages are first *claimed* in a short transaction (state
+``claimed``, with this run's ``host:pid:token``), up to `CLAIM_BATCH` at a time; then each
+message's SMTP conversation happens with no database transaction open (a slow or hanging server
+holds no lock, so imports and other runs go on), and the server's answer is *recorded* in a short
+transaction of its own as soon as the server has answered, before the next message is sent.
+
+What a crash costs, exactly:
+
+- The process dies (``kill -9``, an exception, a lost container): every recorded answer is in
+  the database. The one message whose answer had not been recorded yet stays ``claimed``; the
+  next run sees the claimant is gone (same host, process dead) or its claim too old, and offers
+  it again with the same Message-ID, to the recipients that had not yet accepted it. The rest of
+  the claimed batch was never sent; it is offered once, as if never claimed.
+- The machine dies (power, kernel): answers are recorded at once but forced to disk only every
+  `DURABLE_EVERY` messages and at the end of each batch (SQLite ``synchronous=NORMAL`` in WAL
+  mode between the forced commits; PostgreSQL ``synchronous_commit=off``). At most those
+  ``DURABLE_EVERY`` messages are offered again (same Message-ID), never a message less. Forcing
+  each answer to disk alone cost more than the SMTP conversation itself.
+- ``.eml`` mode: a file is "sent" only once it is on disk, so the files are written (temporary
+  name, renamed into place) and the answers for a group of them are recorded together after one
+  flush of the outbox's file system (`FileOutbox.make_durable`), not an fsync per file. A crash
+  before that commit rewrites those files under the same names: replaced, not doubled.
 
 Per recipient: 250/251 is ``sent``; 5xx is ``failed`` at once (the others still get it); 4xx and
 lost connections are retried a few times within the run (``attempts_per_run``, backoff
 ``backoff_seconds``), then across runs (``next_attempt_at``, ``retry_after`` doubling), and after
 ``max_attempts`` the message is ``dead``. A failed or dead message is a staff task
 (`tasks.mail.outbox.undelivered`) and never makes a run fail. `MailDeliveryFailed` is raised only
-when
-the server itself is unusable for this run (unreachable, login refused, sender refused, no TLS for
-credentials): then the messages stay ``queued`` and unharmed for the next run.
+when the server itself is unusable for this run (unreachable, login refused, sender refused, no
+TLS for credentials, the outbox folder not writable): then the unsent messages go back to
+``queued``, unharmed, for the next run.
 """
 
 from __future__ import annotations
 
-import hashlib
+import ctypes
+import ctypes.util
+import json
 import logging
 import os
-import re
 import secrets
 import smtplib
 import socket
 import ssl
-import textwrap
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage, Message
-from email.policy import EmailPolicy
-from email.utils import format_datetime, parseaddr
+from email.utils import parseaddr
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Final, Protocol
 
-from sqlmodel import Session, col, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
+from sqlmodel import col
 
 from deployments.settings import Settings
-from sio_domain.norwegian_calendar import OSLO
 from sio_domain.text_fields import FIRST_YEAR, LAST_YEAR
 from tasks.mail.outbox import (
     CLAIMED,
@@ -54,54 +68,40 @@ from tasks.mail.outbox import (
     SENT,
     SKIPPED,
     Attachment,
-    attachments_of,
     encode_replies,
     installation_id,
-    pending,
-    recipient_replies,
+    parse_replies,
     skip_superseded,
 )
+from tasks.mail.wire_format import MAIL_POLICY as MAIL_POLICY
+from tasks.mail.wire_format import SENDER_NAME as SENDER_NAME
+from tasks.mail.wire_format import WireRenderer
+from tasks.mail.wire_format import compose_message as compose_message
+from tasks.mail.wire_format import eml_filename as eml_filename
+from tasks.mail.wire_format import message_id as message_id
 from tasks.storage.audit import record_audit
-from tasks.storage.database import session_for
-from tasks.storage.tables import OutgoingMail
+from tasks.storage.database import engine_for, session_for
+from tasks.storage.tables import AuditEntry, OutgoingAttachment, OutgoingMail
 
-SENDER_NAME = "Helsedirektoratet"
 SMTP_TIMEOUT_SECONDS = 20  # below SQLite's 30 s busy timeout: a hung server must not stall writers
 MAX_ATTEMPTS = 12
 RETRY_AFTER = timedelta(minutes=15)
-CLAIM_LEASE = timedelta(minutes=15)  # wall clock: longer than any one SMTP conversation
+CLAIM_LEASE = timedelta(minutes=15)  # wall clock: renewed while a batch is being sent
+CLAIM_BATCH: Final = 100  # messages claimed in one short transaction
+DURABLE_EVERY: Final = 50  # answers recorded per commit forced to disk (machine crash: resent)
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-_CLAIMANT = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+_HOST = socket.gethostname()
 _log = logging.getLogger(__name__)
+_MAILS: Table = OutgoingMail.__table__  # type: ignore[attr-defined]
+_ATTACHMENTS: Table = OutgoingAttachment.__table__  # type: ignore[attr-defined]
+_AUDIT: Table = AuditEntry.__table__  # type: ignore[attr-defined]
+_RECORD = update(_MAILS).where(
+    _MAILS.c.id == bindparam("b_id"), _MAILS.c.claimed_by == bindparam("b_claimant")
+)
+
+_AUDIT_ENTRY = insert(_AUDIT)
 
 Recheck = Callable[[OutgoingMail, datetime], "str | None"]
-
-
-class MailPolicy(EmailPolicy):
-    """The SMTP policy (CRLF, 78-column folding), minus a fold straight after ``Subject:``.
-
-    The standard library moves a whole ASCII header value of 70–77 characters to a continuation
-    line, leaving ``Subject:`` alone on the first; some mail programs then show an empty subject
-    or a leading space. Such a value is folded at spaces instead.
-    """
-
-    def fold_binary(self, name: str, value: str) -> bytes:
-        folded = super().fold_binary(name, value)
-        linesep = self.linesep.encode("ascii")
-        if folded.startswith(f"{name}:".encode("ascii") + linesep) and str(value).isascii():
-            lines = textwrap.wrap(
-                " ".join(str(value).split()),
-                width=self.max_line_length or 78,
-                initial_indent=f"{name}: ",
-                subsequent_indent=" ",
-                break_long_words=False,
-                break_on_hyphens=False,
-            )
-            folded = self.linesep.join(lines).encode("ascii") + linesep
-        return folded
-
-
-MAIL_POLICY = MailPolicy(linesep="\r\n")
 
 
 @dataclass(frozen=True)
@@ -161,21 +161,18 @@ Replies = dict[str, tuple[int, str]]  # recipient -> (SMTP code, reply text)
 class Transport(Protocol):
     """Where accepted messages go: an SMTP server or the outbox folder."""
 
-    def send(self, message: EmailMessage, *, key: str, sender: str, to: list[str]) -> Replies:
-        """Hand the message over to ``to``; the server's reply for each recipient."""
+    #: True when a 250 means "on disk only after `make_durable`" (the outbox folder).
+    needs_flush: bool
+
+    def send(self, raw: bytes, *, key: str, sender: str, to: list[str]) -> Replies:
+        """Hand the message's bytes over to ``to``; the server's reply for each recipient."""
+        ...
+
+    def make_durable(self) -> None:
+        """Make everything handed over so far survive a machine crash (or raise DeliveryError)."""
         ...
 
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class _Claimed:
-    """What a run needs to send one claimed message, read in the claim's transaction."""
-
-    mail: OutgoingMail
-    attachments: list[Attachment]
-    installation: str
-    to: list[str]  # the recipients that have not got it yet
 
 
 def deliver_pending(
@@ -212,36 +209,40 @@ def deliver_pending(
         skipped = skip_superseded(session, now=now, round_id=round_id)
         if skipped:  # audited in the same transaction as the skip
             superseded = select(OutgoingMail).where(col(OutgoingMail.key).in_(skipped))
-            for row in session.exec(superseded):
-                _audit(session, row, now=now, actor=actor, what="mail_skipped", reason=row.skipped)
+            for row in session.scalars(superseded):
+                detail = {"key": row.key, "kind": row.kind, "attempts": row.attempts}
+                record_audit(
+                    session,
+                    at=now,
+                    actor=actor,
+                    what="mail_skipped",
+                    round_id=row.round_id,
+                    kommunenummer=row.kommunenummer,
+                    detail=detail | {"reason": row.skipped} if row.skipped else detail,
+                )
+        installation = installation_id(session)
         session.commit()
-        due = [mail.id for mail in pending(session, now=now, round_id=round_id)]
 
     transport = _transport_for(settings)
-    outcome = _Outcome(skipped=list(skipped))
+    sweep = _Sweep(
+        transport=transport,
+        renderer=WireRenderer(mail_from=settings.mail_from, date=now, installation=installation),
+        sender=parseaddr(settings.mail_from)[1],
+        now=now,
+        actor=actor,
+        attempts_per_run=attempts_per_run,
+        backoff_seconds=backoff_seconds,
+        max_attempts=max_attempts,
+        retry_after=retry_after,
+        recheck=recheck,
+        outcome=_Outcome(skipped=list(skipped)),
+    )
     try:
-        for mail_id in due:
-            assert mail_id is not None
-            try:
-                _deliver_one(
-                    database_url,
-                    transport,
-                    settings,
-                    mail_id=mail_id,
-                    now=now,
-                    actor=actor,
-                    attempts_per_run=attempts_per_run,
-                    backoff_seconds=backoff_seconds,
-                    max_attempts=max_attempts,
-                    retry_after=retry_after,
-                    recheck=recheck,
-                    outcome=outcome,
-                )
-            except DeliveryError as error:  # only server-level errors come this far
-                raise MailDeliveryFailed(outcome.report(), [FailedMail("*", str(error))]) from None
+        with engine_for(database_url).connect() as connection:
+            sweep.run(connection, round_id=round_id)
     finally:
         transport.close()
-    return outcome.report()
+    return sweep.outcome.report()
 
 
 @dataclass
@@ -263,145 +264,442 @@ class _Outcome:
             problems=tuple(self.problems),
         )
 
+    def tally(self, key: str, state: str, reason: str) -> None:
+        if state == SENT:
+            self.sent.append(key)
+            return
+        {FAILED: self.failed, DEAD: self.dead, QUEUED: self.deferred}[state].append(key)
+        self.problems.append(FailedMail(key, reason))
+        _log.warning("mail %s %s: %s", key, state, reason)
+
 
 def needs_recheck(mail: OutgoingMail) -> bool:
     """Reminders and invitations say something about the future: asked again before sending."""
-    return mail.obligation is not None or mail.kind.endswith(("_reminder", "_invitation"))
+    return _says_something_about_the_future(mail.obligation, mail.kind)
 
 
-def _deliver_one(
-    database_url: str,
-    transport: Transport,
-    settings: Settings,
-    *,
-    mail_id: int,
-    now: datetime,
-    actor: str,
-    attempts_per_run: int,
-    backoff_seconds: float,
-    max_attempts: int,
-    retry_after: timedelta,
-    recheck: Recheck | None,
-    outcome: _Outcome,
-) -> None:
-    """Claim, (re)check, send and record one message; server-level trouble is raised."""
-    claimed = _claim(database_url, mail_id, now=now)
-    if claimed is None:
-        return  # another run has it, or it is no longer due
-    mail = claimed.mail
-    try:
-        if recheck is not None and needs_recheck(mail):
-            no_longer_true = recheck(mail, now)
-            if no_longer_true:
-                _record_skip(database_url, mail_id, reason=no_longer_true, now=now, actor=actor)
-                outcome.skipped.append(mail.key)
-                return
-        message = compose_message(
-            key=mail.key,
-            recipients=mail.recipients.split(","),
-            subject=mail.subject,
-            body=mail.body,
-            attachments=claimed.attachments,
-            mail_from=settings.mail_from,
-            date=now,
-            installation=claimed.installation,
-            language=mail.language,
-        )
-    except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
-        _log.exception("mail %s could not be prepared", mail.key)
-        problem = f"sio could not prepare it: {type(error).__name__}: {error}"
-        state, _, reason = _record(
-            database_url,
-            mail_id,
-            dict.fromkeys(claimed.to, (0, problem)),
-            now=now,
-            actor=actor,
-            retry_now=False,
-            max_attempts=max_attempts,
-            retry_after=retry_after,
-        )
-        _tally(outcome, mail.key, state, reason)
-        return
-    sender = parseaddr(settings.mail_from)[1]
-    to = claimed.to
-    for attempt in range(1, attempts_per_run + 1):
-        try:
-            replies = transport.send(message, key=mail.key, sender=sender, to=to)
-        except DeliveryError as error:
-            if error.server:
-                _release(database_url, mail_id, reason=str(error))
-                raise
-            replies = {address: (451 if error.temporary else 554, str(error)) for address in to}
-        retry_now = attempt < attempts_per_run
-        state, to, reason = _record(
-            database_url,
-            mail_id,
-            replies,
-            now=now,
-            actor=actor,
-            retry_now=retry_now,
-            max_attempts=max_attempts,
-            retry_after=retry_after,
-        )
-        if state != CLAIMED:
-            break
-        _log.warning("mail %s: temporary failure, trying again: %s", mail.key, reason)
-        time.sleep(backoff_seconds * 2 ** (attempt - 1))
-    _tally(outcome, mail.key, state, reason)
+def _says_something_about_the_future(obligation: str | None, kind: str) -> bool:
+    return obligation is not None or kind.endswith(("_reminder", "_invitation"))
 
 
-def _tally(outcome: _Outcome, key: str, state: str, reason: str) -> None:
-    if state == SENT:
-        outcome.sent.append(key)
-        return
-    {FAILED: outcome.failed, DEAD: outcome.dead, QUEUED: outcome.deferred}[state].append(key)
-    outcome.problems.append(FailedMail(key, reason))
-    _log.warning("mail %s %s: %s", key, state, reason)
+@dataclass
+class _InFlight:
+    """One claimed message: its row as claimed (kept current as answers come) and its files."""
+
+    row: dict[str, Any]
+    attachments: list[Attachment]
+    replies: dict[str, tuple[str, str]]  # recipient -> (sent/failed/pending, last reply)
+
+    @property
+    def key(self) -> str:
+        return str(self.row["key"])
+
+    @property
+    def waiting(self) -> list[str]:
+        """The recipients that have not got it yet."""
+        return [address for address, (state, _) in self.replies.items() if state == "pending"]
 
 
-def _claim(database_url: str, mail_id: int, *, now: datetime) -> _Claimed | None:
-    """Take the row for this run in one short transaction; None if it is not ours to send."""
-    wall = datetime.now(UTC)
-    with session_for(database_url) as session:
-        row = session.get(OutgoingMail, mail_id)
-        if row is None:
-            return None
-        condition = [col(OutgoingMail.id) == mail_id]
-        if row.state == QUEUED:
-            if row.due_at > now or (row.next_attempt_at is not None and row.next_attempt_at > now):
-                return None
-            condition.append(col(OutgoingMail.state) == QUEUED)
-        elif row.state == CLAIMED and _claim_is_stale(row.claimed_by, row.claimed_at, wall):
-            condition += [
-                col(OutgoingMail.state) == CLAIMED,
-                col(OutgoingMail.claimed_by) == row.claimed_by,
-            ]
-        else:
-            return None
-        session.rollback()  # end the read before the write
-        claimed = session.exec(
-            update(OutgoingMail)
-            .where(*condition)
-            .values(
-                state=CLAIMED,
-                claimed_by=_CLAIMANT,
-                claimed_at=wall,
-                attempts=col(OutgoingMail.attempts) + 1,
+@dataclass(frozen=True)
+class _Change:
+    """What to write for one message: its new column values and, maybe, its audit entry."""
+
+    mail_id: int
+    values: dict[str, Any]
+    audit: dict[str, Any] | None
+
+
+class _ServerUnusable(Exception):
+    def __init__(self, error: DeliveryError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class _Sweep:
+    """One delivery run over one database connection: claim a batch, send, record, repeat."""
+
+    transport: Transport
+    renderer: WireRenderer
+    sender: str
+    now: datetime
+    actor: str
+    attempts_per_run: int
+    backoff_seconds: float
+    max_attempts: int
+    retry_after: timedelta
+    recheck: Recheck | None
+    outcome: _Outcome
+    claimant: str = field(default_factory=lambda: f"{_HOST}:{os.getpid()}:{secrets.token_hex(4)}")
+
+    def run(self, connection: Connection, *, round_id: str | None) -> None:
+        with _RecordBook(connection, self.transport) as book:
+            due = _due(connection, now=self.now, round_id=round_id)
+            for start in range(0, len(due), CLAIM_BATCH):
+                claimed, claimed_at = self._claim(connection, due[start : start + CLAIM_BATCH])
+                for position, flight in enumerate(claimed):
+                    if datetime.now(UTC) - claimed_at > CLAIM_LEASE / 2:
+                        claimed_at = self._renew(connection, claimed[position:])
+                    try:
+                        self._deliver(book, flight, closing=position == len(claimed) - 1)
+                    except _ServerUnusable as unusable:
+                        unsent = [f.row["id"] for f in claimed[position + 1 :]]
+                        self._give_back(book, flight.row["id"], unsent, reason=str(unusable))
+                        failure = FailedMail("*", str(unusable))
+                        raise MailDeliveryFailed(self.outcome.report(), [failure]) from None
+                    except Exception:
+                        unsent = [f.row["id"] for f in claimed[position + 1 :]]
+                        self._give_back_if_possible(book, flight.row["id"], unsent)
+                        raise
+
+    def _claim(
+        self, connection: Connection, candidates: list[Any]
+    ) -> tuple[list[_InFlight], datetime]:
+        """Take a batch for this run in one short transaction; what is not ours is left out."""
+        wall = datetime.now(UTC)
+        queued = [row.id for row in candidates if row.state == QUEUED]
+        stale = [
+            row
+            for row in candidates
+            if row.state == CLAIMED and _claim_is_stale(row.claimed_by, row.claimed_at, wall)
+        ]
+        if not queued and not stale:
+            return [], wall
+        mine = {"claimed_by": self.claimant, "claimed_at": wall}
+        taking = update(_MAILS).values(state=CLAIMED, attempts=_MAILS.c.attempts + 1, **mine)
+        ids = [row.id for row in candidates]
+        with connection.begin():
+            if queued:  # the write first: SQLite takes its lock before it reads
+                connection.execute(
+                    taking.where(
+                        _MAILS.c.id.in_(queued),
+                        _MAILS.c.state == QUEUED,
+                        _MAILS.c.due_at <= self.now,
+                        or_(
+                            _MAILS.c.next_attempt_at.is_(None),
+                            _MAILS.c.next_attempt_at <= self.now,
+                        ),
+                    )
+                )
+            for row in stale:
+                connection.execute(
+                    taking.where(
+                        _MAILS.c.id == row.id,
+                        _MAILS.c.state == CLAIMED,
+                        _MAILS.c.claimed_by == row.claimed_by,  # None: IS NULL
+                    )
+                )
+            rows = connection.execute(
+                select(_MAILS).where(_MAILS.c.id.in_(ids), _MAILS.c.claimed_by == self.claimant)
+            ).mappings()
+            by_id = {row["id"]: dict(row) for row in rows}
+            files: dict[int, list[Attachment]] = {}
+            if by_id:
+                query = (
+                    select(_ATTACHMENTS)
+                    .where(_ATTACHMENTS.c.mail_id.in_(list(by_id)))
+                    .order_by(_ATTACHMENTS.c.id)
+                )
+                for item in connection.execute(query):
+                    files.setdefault(item.mail_id, []).append(
+                        Attachment(item.filename, item.mimetype, item.content)
+                    )
+        claimed = [
+            _InFlight(
+                row=by_id[mail_id],
+                attachments=files.get(mail_id, []),
+                replies=parse_replies(by_id[mail_id]["recipients"], by_id[mail_id]["replies"]),
             )
-            .execution_options(synchronize_session=False)
-        )
-        if not claimed.rowcount:
-            session.rollback()
-            return None
-        mail = session.get(OutgoingMail, mail_id, populate_existing=True)
-        assert mail is not None
-        attachments = attachments_of(session, mail)
-        installation = installation_id(session)
-        session.commit()
-        session.refresh(mail)
-        session.expunge(mail)
-    to = [address for address, (state, _) in recipient_replies(mail).items() if state == "pending"]
-    return _Claimed(mail=mail, attachments=attachments, installation=installation, to=to)
+            for mail_id in ids
+            if mail_id in by_id
+        ]
+        return claimed, wall
+
+    def _renew(self, connection: Connection, remaining: list[_InFlight]) -> datetime:
+        """A long batch (a slow server) renews its claim, so nobody takes it as abandoned."""
+        wall = datetime.now(UTC)
+        with connection.begin():
+            connection.execute(
+                update(_MAILS)
+                .where(
+                    _MAILS.c.id.in_([flight.row["id"] for flight in remaining]),
+                    _MAILS.c.claimed_by == self.claimant,
+                )
+                .values(claimed_at=wall)
+            )
+        return wall
+
+    def _deliver(self, book: _RecordBook, flight: _InFlight, *, closing: bool) -> None:
+        """(Re)check, send and record one claimed message; server-level trouble is raised."""
+        row = flight.row
+        try:
+            if self.recheck is not None and _says_something_about_the_future(
+                row["obligation"], row["kind"]
+            ):
+                no_longer_true = self.recheck(OutgoingMail(**row), self.now)
+                if no_longer_true:
+                    book.record(self._skipped(flight, no_longer_true), closing=closing)
+                    self.outcome.skipped.append(flight.key)
+                    return
+            raw = self.renderer.render(
+                key=flight.key,
+                recipients=row["recipients"].split(","),
+                subject=row["subject"],
+                body=row["body"],
+                attachments=flight.attachments,
+                language=row["language"],
+            )
+        except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
+            _log.exception("mail %s could not be prepared", flight.key)
+            problem = f"sio could not prepare it: {type(error).__name__}: {error}"
+            change, state, reason = self._answered(
+                flight, dict.fromkeys(flight.waiting, (0, problem)), retry_now=False
+            )
+            book.record(change, closing=closing)
+            self.outcome.tally(flight.key, state, reason)
+            return
+        for attempt in range(1, self.attempts_per_run + 1):
+            to = flight.waiting
+            try:
+                replies = self.transport.send(raw, key=flight.key, sender=self.sender, to=to)
+            except DeliveryError as error:
+                if error.server:
+                    raise _ServerUnusable(error) from None
+                replies = {address: (451 if error.temporary else 554, str(error)) for address in to}
+            retry_now = attempt < self.attempts_per_run
+            change, state, reason = self._answered(flight, replies, retry_now=retry_now)
+            book.record(change, closing=closing and state != CLAIMED)
+            if state != CLAIMED:
+                break
+            _log.warning("mail %s: temporary failure, trying again: %s", flight.key, reason)
+            time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+        self.outcome.tally(flight.key, state, reason)
+
+    def _answered(
+        self, flight: _InFlight, replies: Replies, *, retry_now: bool
+    ) -> tuple[_Change, str, str]:
+        """The server's answer merged into the message: what to write, its state, the reason."""
+        row, now = flight.row, self.now
+        merged = dict(flight.replies)
+        for address, (code, text) in replies.items():
+            reply = f"{code} {text}".strip() if code else text
+            if 200 <= code < 300:
+                merged[address] = (SENT, reply)
+            elif 500 <= code < 600:
+                merged[address] = (FAILED, reply)
+            else:
+                merged[address] = ("pending", reply)
+        flight.replies = merged
+        waiting = flight.waiting
+        by_reply: dict[str, list[str]] = {}
+        for address, (recipient_state, reply) in merged.items():
+            if recipient_state != SENT:
+                by_reply.setdefault(reply, []).append(address)
+        reason = "; ".join(f"{', '.join(a)}: {reply}" for reply, a in by_reply.items())
+        values: dict[str, Any] = {"replies": encode_replies(merged)}
+        if reason:  # kept after a later success: the last trouble, for the record
+            values["last_error"] = f"attempt {row['attempts']} at {now.isoformat()}: {reason}"
+        if waiting and row["attempts"] >= self.max_attempts:
+            state = DEAD
+        elif waiting and retry_now:
+            state = CLAIMED
+            values["attempts"] = row["attempts"] + 1
+            values["claimed_at"] = datetime.now(UTC)
+        elif waiting:
+            state = QUEUED
+            values["next_attempt_at"] = now + self.retry_after * 2 ** min(row["attempts"] - 1, 6)
+        elif any(state == FAILED for state, _ in merged.values()):
+            state = FAILED
+        else:
+            state = SENT
+            values["sent_at"] = now
+        values["state"] = state
+        if state != CLAIMED:
+            values["claimed_by"] = values["claimed_at"] = None
+        row.update(values)
+        what = {SENT: "mail_sent", FAILED: "mail_failed", DEAD: "mail_dead"}.get(state)
+        audit = self._audit(row, what, reason or None) if what else None
+        return _Change(row["id"], self._complete(row, values), audit), state, reason
+
+    def _skipped(self, flight: _InFlight, reason: str) -> _Change:
+        """A claimed message that is no longer true: ``skipped`` with the reason, and audited."""
+        row = flight.row
+        values = {
+            "state": SKIPPED,
+            "skipped": f"{reason} (checked at {self.now.isoformat()})",
+            "claimed_by": None,
+            "claimed_at": None,
+            "attempts": row["attempts"] - 1,  # nothing was sent
+        }
+        row.update(values)
+        audit = self._audit(row, "mail_skipped", values["skipped"])
+        return _Change(row["id"], self._complete(row, values), audit)
+
+    def _complete(self, row: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        """Every recorded column, so that one statement (and one executemany) fits all."""
+        names = ("state", "replies", "last_error", "attempts", "claimed_by", "claimed_at")
+        more = ("next_attempt_at", "sent_at", "skipped")
+        return {name: values.get(name, row[name]) for name in names + more} | {
+            "b_id": row["id"],
+            "b_claimant": self.claimant,
+        }
+
+    def _audit(self, row: dict[str, Any], what: str, reason: str | None) -> dict[str, Any]:
+        detail: dict[str, object] = {"key": row["key"], "kind": row["kind"]}
+        detail["attempts"] = row["attempts"]
+        if reason:
+            detail["reason"] = reason
+        return {
+            "at": self.now,
+            "actor": self.actor,
+            "what": what,
+            "round_id": row["round_id"],
+            "kommunenummer": row["kommunenummer"],
+            "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
+        }
+
+    def _give_back(
+        self, book: _RecordBook, current: int, unsent: list[int], *, reason: str | None
+    ) -> None:
+        """The server failed, not the messages: what was not sent goes back unharmed.
+
+        Answers held for the outbox folder are written first if their files can be made durable;
+        if not, they go back too (their files are rewritten by the next run).
+        """
+        try:
+            book.flush()
+        except _ServerUnusable:
+            pass
+        given_back = [*book.unwritten, current, *unsent]
+        with book.transaction(durable=True):
+            if reason is not None:
+                book.connection.execute(
+                    update(_MAILS)
+                    .where(_MAILS.c.id == current, _MAILS.c.claimed_by == self.claimant)
+                    .values(last_error=reason)
+                )
+            book.connection.execute(
+                update(_MAILS)
+                .where(_MAILS.c.id.in_(given_back), _MAILS.c.claimed_by == self.claimant)
+                .values(
+                    state=QUEUED,
+                    claimed_by=None,
+                    claimed_at=None,
+                    attempts=_MAILS.c.attempts - 1,
+                )
+            )
+
+    def _give_back_if_possible(self, book: _RecordBook, current: int, unsent: list[int]) -> None:
+        """After an unexpected error (the database itself, most likely): try, never mask it."""
+        try:
+            if book.connection.in_transaction():
+                book.connection.rollback()
+            self._give_back(book, current, unsent, reason=None)
+        except Exception:  # noqa: BLE001 - the original error is the one to see
+            _log.exception("claimed mail could not be given back; the claims run out in time")
+
+
+class _RecordBook:
+    """Writes the answers: each in its own short transaction, forced to disk in groups.
+
+    When the transport's 250 means "on disk only after `Transport.make_durable`" (the outbox
+    folder), answers are held until their files are made durable, then written together.
+    """
+
+    def __init__(self, connection: Connection, transport: Transport) -> None:
+        self.connection = connection
+        self.transport = transport
+        self.unforced = 0  # answers committed since the last commit forced to disk
+        self.held: list[_Change] = []
+        self.unwritten: list[int] = []  # held answers whose files could not be made durable
+        self.dialect = connection.dialect.name
+        self._sqlite_levels: tuple[int, int] | None = None  # (forced, unforced) synchronous
+
+    def __enter__(self) -> _RecordBook:
+        if self.dialect == "sqlite":
+            journal = self.connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+            level = int(self.connection.exec_driver_sql("PRAGMA synchronous").scalar() or 0)
+            self.connection.commit()
+            if str(journal).lower() == "wal" and level >= 2:  # FULL or EXTRA: NORMAL between
+                self._sqlite_levels = (level, 1)
+                self._synchronous(1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._sqlite_levels is not None:
+            if self.connection.in_transaction():
+                self.connection.rollback()
+            self._synchronous(self._sqlite_levels[0])  # the pooled connection as it was
+
+    def record(self, change: _Change, *, closing: bool) -> None:
+        """Write one answer (or hold it for its group); ``closing``: the batch ends here."""
+        if self.transport.needs_flush:
+            self.held.append(change)
+            if closing or len(self.held) >= CLAIM_BATCH:
+                self.flush()
+            return
+        durable = closing or self.unforced + 1 >= DURABLE_EVERY
+        with self.transaction(durable=durable):
+            self._write(change)
+        self.unforced = 0 if durable else self.unforced + 1
+
+    def flush(self) -> None:
+        """Write the held answers once their files are durable (`_ServerUnusable` if not)."""
+        if not self.held:
+            return
+        held, self.held = self.held, []
+        try:
+            self.transport.make_durable()
+        except DeliveryError as error:
+            self.unwritten += [change.mail_id for change in held]
+            raise _ServerUnusable(error) from None
+        with self.transaction(durable=True):
+            for change in held:
+                self._write(change)
+
+    def _write(self, change: _Change) -> None:
+        result = self.connection.execute(_RECORD, change.values)
+        if result.rowcount != 1:  # our claim was taken over (its lease ran out): theirs now
+            _log.warning("mail %s: claim lost before its answer was recorded", change.mail_id)
+            return
+        if change.audit is not None:
+            self.connection.execute(_AUDIT_ENTRY, change.audit)
+
+    @contextmanager
+    def transaction(self, *, durable: bool) -> Iterator[None]:
+        """A short transaction; ``durable=False``: a machine crash may lose it, never tear it."""
+        forced = durable and self._sqlite_levels is not None
+        if forced:
+            assert self._sqlite_levels is not None
+            self._synchronous(self._sqlite_levels[0])
+        try:
+            with self.connection.begin():
+                if not durable and self.dialect == "postgresql":
+                    self.connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                yield
+        finally:
+            if forced:
+                assert self._sqlite_levels is not None
+                self._synchronous(self._sqlite_levels[1])
+        if durable:
+            self.unforced = 0
+
+    def _synchronous(self, level: int) -> None:
+        self.connection.exec_driver_sql(f"PRAGMA synchronous = {level}")
+        self.connection.commit()
+
+
+def _due(connection: Connection, *, now: datetime, round_id: str | None) -> list[Any]:
+    """Messages this run may take, oldest due first (as `tasks.mail.outbox.pending`)."""
+    query = select(_MAILS.c.id, _MAILS.c.state, _MAILS.c.claimed_by, _MAILS.c.claimed_at).where(
+        _MAILS.c.state.in_((QUEUED, CLAIMED)),
+        _MAILS.c.due_at <= now,
+        or_(_MAILS.c.next_attempt_at.is_(None), _MAILS.c.next_attempt_at <= now),
+    )
+    if round_id is not None:
+        query = query.where(_MAILS.c.round_id == round_id)
+    with connection.begin():
+        return list(connection.execute(query.order_by(_MAILS.c.due_at, _MAILS.c.id)))
 
 
 def _claim_is_stale(claimed_by: str | None, claimed_at: datetime | None, wall: datetime) -> bool:
@@ -412,7 +710,7 @@ def _claim_is_stale(claimed_by: str | None, claimed_at: datetime | None, wall: d
         return True
     host, _, rest = claimed_by.partition(":")
     pid_text, _, _ = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if host != _HOST or not pid_text.isdigit():
         return False
     pid = int(pid_text)
     if pid == os.getpid():
@@ -426,199 +724,6 @@ def _claim_is_stale(claimed_by: str | None, claimed_at: datetime | None, wall: d
     return False
 
 
-def _record(
-    database_url: str,
-    mail_id: int,
-    replies: Replies,
-    *,
-    now: datetime,
-    actor: str,
-    retry_now: bool,
-    max_attempts: int,
-    retry_after: timedelta,
-) -> tuple[str, list[str], str]:
-    """Commit the server's answer; the new state, recipients still to try, and the reason."""
-    with session_for(database_url) as session:
-        mail = session.get(OutgoingMail, mail_id, populate_existing=True)
-        assert mail is not None
-        merged = recipient_replies(mail)
-        for address, (code, text) in replies.items():
-            reply = f"{code} {text}".strip() if code else text
-            if 200 <= code < 300:
-                merged[address] = (SENT, reply)
-            elif 500 <= code < 600:
-                merged[address] = (FAILED, reply)
-            else:
-                merged[address] = ("pending", reply)
-        waiting = [address for address, (state, _) in merged.items() if state == "pending"]
-        by_reply: dict[str, list[str]] = {}
-        for address, (recipient_state, reply) in merged.items():
-            if recipient_state != SENT:
-                by_reply.setdefault(reply, []).append(address)
-        reason = "; ".join(f"{', '.join(a)}: {reply}" for reply, a in by_reply.items())
-        mail.replies = encode_replies(merged)
-        if reason:  # kept after a later success: the last trouble, for the record
-            mail.last_error = f"attempt {mail.attempts} at {now.isoformat()}: {reason}"
-        if waiting and mail.attempts >= max_attempts:
-            state = DEAD
-        elif waiting and retry_now:
-            state = CLAIMED
-            mail.attempts += 1
-            mail.claimed_at = datetime.now(UTC)
-        elif waiting:
-            state = QUEUED
-            mail.next_attempt_at = now + retry_after * 2 ** min(mail.attempts - 1, 6)
-        elif any(state == FAILED for state, _ in merged.values()):
-            state = FAILED
-        else:
-            state = SENT
-            mail.sent_at = now
-        mail.state = state
-        if state != CLAIMED:
-            mail.claimed_by = mail.claimed_at = None
-        session.add(mail)
-        what = {SENT: "mail_sent", FAILED: "mail_failed", DEAD: "mail_dead"}.get(state)
-        if what:
-            _audit(session, mail, now=now, actor=actor, what=what, reason=reason or None)
-        session.commit()
-    return state, waiting, reason
-
-
-def _record_skip(
-    database_url: str, mail_id: int, *, reason: str, now: datetime, actor: str
-) -> None:
-    """A claimed message that is no longer true: ``skipped`` with the reason, and audited."""
-    with session_for(database_url) as session:
-        mail = session.get(OutgoingMail, mail_id, populate_existing=True)
-        assert mail is not None
-        mail.state = SKIPPED
-        mail.skipped = f"{reason} (checked at {now.isoformat()})"
-        mail.claimed_by = mail.claimed_at = None
-        mail.attempts -= 1  # nothing was sent
-        session.add(mail)
-        _audit(session, mail, now=now, actor=actor, what="mail_skipped", reason=mail.skipped)
-        session.commit()
-
-
-def _release(database_url: str, mail_id: int, *, reason: str) -> None:
-    """Give a claimed message back unharmed: the server failed, not the message."""
-    with session_for(database_url) as session:
-        session.exec(
-            update(OutgoingMail)
-            .where(col(OutgoingMail.id) == mail_id, col(OutgoingMail.claimed_by) == _CLAIMANT)
-            .values(
-                state=QUEUED,
-                claimed_by=None,
-                claimed_at=None,
-                attempts=col(OutgoingMail.attempts) - 1,
-                last_error=reason,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        session.commit()
-
-
-def compose_message(
-    *,
-    key: str,
-    recipients: Sequence[str],
-    subject: str,
-    body: str,
-    attachments: Sequence[Attachment],
-    mail_from: str,
-    date: datetime,
-    installation: str = "",
-    language: str = "nb",
-) -> EmailMessage:
-    """An RFC 5322 message in UTF-8, 7-bit clean (quoted-printable text, base64 files).
-
-    The Message-ID is derived from ``key`` and the ``installation``: a message offered twice
-    (after a crash between the server's acceptance and our commit) carries the same ID and can be
-    recognised as one; another installation's message with the same key gets another ID.
-    ``language`` (``nb`` or ``nn``) is the Content-Language (RFC 3282).
-    """
-    name, address = parseaddr(mail_from)
-    message = EmailMessage()
-    message["From"] = Address(display_name=name or SENDER_NAME, addr_spec=address)
-    message["To"] = ", ".join(recipients)
-    message["Subject"] = " ".join(subject.split())
-    message["Date"] = format_datetime(date.astimezone(OSLO))
-    message["Message-ID"] = message_id(key, mail_from, installation)
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to a robot
-    message["X-SIO-Key"] = key
-    message.set_content(body, cte="quoted-printable")
-    for attachment in attachments:
-        _attach(message, attachment)
-    message["Content-Language"] = language  # after the parts: set_content drops Content-* headers
-    return message
-
-
-def message_id(key: str, mail_from: str, installation: str = "") -> str:
-    """``<sio.<hash of installation and key>@<sender's domain>>``: the same for every copy."""
-    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "sio.helsedir.no"
-    return f"<sio.{_digest(f'{installation}/{key}' if installation else key)}@{domain}>"
-
-
-def eml_filename(key: str) -> str:
-    """A file name for the outbox folder: readable from the key, unique by its hash."""
-    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._-")[:80] or "mail"
-    return f"{readable}--{_digest(key)[:12]}.eml"
-
-
-def _audit(
-    session: Session,
-    mail: OutgoingMail,
-    *,
-    now: datetime,
-    actor: str,
-    what: str,
-    reason: str | None,
-) -> None:
-    detail: dict[str, object] = {"key": mail.key, "kind": mail.kind, "attempts": mail.attempts}
-    if reason:
-        detail["reason"] = reason
-    record_audit(
-        session,
-        at=now,
-        actor=actor,
-        what=what,
-        round_id=mail.round_id,
-        kommunenummer=mail.kommunenummer,
-        detail=detail,
-    )
-
-
-def _attach(message: EmailMessage, attachment: Attachment) -> None:
-    """Add a file with its Content-Type parameters (e.g. ``method=REQUEST`` for invitations)."""
-    header = Message()
-    header["Content-Type"] = attachment.mimetype
-    maintype, subtype = header.get_content_maintype(), header.get_content_subtype()
-    listed = header.get_params() or []
-    params = {name: value for name, value in listed[1:] if isinstance(value, str)}
-    if maintype == "text":
-        charset = params.pop("charset", "utf-8")
-        message.add_attachment(
-            attachment.content.decode(charset),
-            subtype=subtype,
-            charset="utf-8",
-            cte="quoted-printable",
-            filename=attachment.filename,
-            params=params,
-        )
-    else:
-        message.add_attachment(
-            attachment.content,
-            maintype=maintype,
-            subtype=subtype,
-            filename=attachment.filename,
-            params=params,
-        )
-
-
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-
-
 def _transport_for(settings: Settings) -> Transport:
     if settings.smtp_host:
         return SmtpTransport(settings)
@@ -630,31 +735,84 @@ class FileOutbox:
 
     Written to a hidden temporary file and renamed into place, so a reader never sees half a
     message; the name depends only on the key, so offering a message again replaces its file.
-    A folder that cannot be written (disk full, read-only) is a server-level failure.
+    Files are made durable a group at a time (`make_durable`: one flush of the file system on
+    Linux, ``syncfs``; an fsync per file and one of the folder elsewhere), and the delivery run
+    records them as sent only after that. A folder that cannot be written (disk full, read-only)
+    is a server-level failure.
     """
+
+    needs_flush = True
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._ready = False
+        self._unflushed: list[Path] = []
 
-    def send(self, message: EmailMessage, *, key: str, sender: str, to: list[str]) -> Replies:
+    def send(self, raw: bytes, *, key: str, sender: str, to: list[str]) -> Replies:
         target = self.folder / eml_filename(key)
         temporary = self.folder / f".{target.name}.{os.getpid()}.tmp"
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            if not self._ready:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._ready = True
             with temporary.open("wb") as file:
-                file.write(message.as_bytes(policy=MAIL_POLICY))
-                file.flush()
-                os.fsync(file.fileno())
+                file.write(raw)
             os.replace(temporary, target)
         except OSError as error:
             temporary.unlink(missing_ok=True)
             raise DeliveryError(
                 f"cannot write {target}: {error.strerror or error}", temporary=True, server=True
             ) from None
+        self._unflushed.append(target)
         return dict.fromkeys(to, (250, f"written to {target.name}"))
+
+    def make_durable(self) -> None:
+        written, self._unflushed = self._unflushed, []
+        if not written:
+            return
+        try:
+            if _SYNCFS is not None:
+                descriptor = os.open(self.folder, os.O_RDONLY)
+                try:
+                    if _SYNCFS(descriptor) != 0:
+                        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+                finally:
+                    os.close(descriptor)
+                return
+            for path in [*written, self.folder]:
+                descriptor = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
+        except OSError as error:
+            raise DeliveryError(
+                f"cannot make {self.folder} durable: {error.strerror or error}",
+                temporary=True,
+                server=True,
+            ) from None
 
     def close(self) -> None:
         return None
+
+
+def _syncfs() -> Callable[[int], int] | None:
+    """Linux's ``syncfs(2)``: every dirty page of one file system to disk, in one call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    except OSError:
+        return None
+    function = getattr(libc, "syncfs", None)
+    if function is None:
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+    return function  # type: ignore[no-any-return]
+
+
+_SYNCFS = _syncfs()
 
 
 class SmtpTransport:
@@ -675,7 +833,9 @@ class SmtpTransport:
         self.timeout = settings.smtp_timeout_seconds
         self._client: smtplib.SMTP | None = None
 
-    def send(self, message: EmailMessage, *, key: str, sender: str, to: list[str]) -> Replies:
+    needs_flush = False
+
+    def send(self, raw: bytes, *, key: str, sender: str, to: list[str]) -> Replies:
         client = self._connected()
         where = f"SMTP server {self.host}:{self.port}"
         replies: Replies = {}
@@ -697,7 +857,7 @@ class SmtpTransport:
                 return replies
             data_reply: bytes | str
             try:
-                code, data_reply = client.data(message.as_bytes(policy=MAIL_POLICY))
+                code, data_reply = client.data(raw)
             except smtplib.SMTPDataError as error:
                 client.rset()
                 code, data_reply = error.smtp_code, error.smtp_error
@@ -711,6 +871,9 @@ class SmtpTransport:
             raise DeliveryError(
                 f"{where}: connection lost: {_os_reason(error)}", temporary=True
             ) from None
+
+    def make_durable(self) -> None:
+        return None  # the server's 250 is its promise to keep the message
 
     def close(self) -> None:
         client, self._client = self._client, None

@@ -251,9 +251,14 @@ def requeue(session: Session, *, key: str, now: datetime) -> bool:
 
 def recipient_replies(mail: OutgoingMail) -> dict[str, tuple[str, str]]:
     """Per recipient: its state (``sent``, ``failed``, ``pending``) and the server's last reply."""
-    stored: dict[str, Any] = json.loads(mail.replies) if mail.replies else {}
+    return parse_replies(mail.recipients, mail.replies)
+
+
+def parse_replies(recipients: str, encoded: str | None) -> dict[str, tuple[str, str]]:
+    """`recipient_replies` from the two stored columns (``recipients``, ``replies``)."""
+    stored: dict[str, Any] = json.loads(encoded) if encoded else {}
     replies: dict[str, tuple[str, str]] = {}
-    for address in mail.recipients.split(","):
+    for address in recipients.split(","):
         entry = stored.get(address) or {}
         replies[address] = (str(entry.get("state", "pending")), str(entry.get("reply", "")))
     return replies

@@ -23,7 +23,13 @@ from deployments.settings import Settings, load_settings
 from sio_domain.plan import PlanEvent
 from tasks.documents.agreement_text import agreement_attachment
 from tasks.documents.calendar_files import plan_calendar
-from tasks.mail.mail_delivery import MailDeliveryFailed, deliver_pending, eml_filename, message_id
+from tasks.mail.mail_delivery import (
+    CLAIM_BATCH,
+    MailDeliveryFailed,
+    deliver_pending,
+    eml_filename,
+    message_id,
+)
 from tasks.mail.mail_templates import render_mail
 from tasks.mail.outbox import (
     Attachment,
@@ -32,7 +38,7 @@ from tasks.mail.outbox import (
     installation_id,
     undelivered,
 )
-from tasks.storage.database import dispose_engine, session_for
+from tasks.storage.database import dispose_engine, engine_for, session_for
 from tasks.storage.tables import AuditEntry, OutgoingMail
 from tests.support.free_port import free_tcp_port
 from tests.support.smtp_server import RecordingSmtpServer
@@ -435,3 +441,65 @@ def test_two_deliveries_at_once_send_each_message_once(
     assert errors == []
     assert sorted(sent) == keys
     assert sorted(m.message["X-SIO-Key"] for m in smtp.messages) == keys
+
+
+def test_a_sweep_longer_than_one_claimed_batch_sends_each_once_in_due_order(
+    database_url: str, sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    count = CLAIM_BATCH + 5
+    keys = [f"sio-2016/{number:04d}/decision_offer" for number in range(count)]
+    with session_for(database_url) as session:
+        for position, key in enumerate(keys):
+            enqueue_mail(
+                session,
+                key=key,
+                round_id="sio-2016",
+                kommunenummer=None,
+                kind="decision_offer",
+                recipients=[STJORDAL],
+                subject="Vedtak",
+                body="Vedtak om deltakelse.",
+                due_at=NOW - timedelta(minutes=count - position),
+                now=NOW - timedelta(days=1),
+            )
+        session.commit()
+
+    report = deliver_pending(database_url, smtp_settings(sio_home, smtp.port), now=NOW, **NO_WAIT)
+
+    assert report.sent == tuple(keys)
+    assert [m.message["X-SIO-Key"] for m in smtp.messages] == keys
+    assert audit_whats(database_url) == ["mail_sent"] * count
+    with session_for(database_url) as session:
+        rows = session.exec(select(OutgoingMail)).all()
+    assert {(r.state, r.claimed_by, r.attempts) for r in rows} == {("sent", None, 1)}
+
+
+def test_a_sweep_leaves_its_pooled_sqlite_connection_forcing_commits_to_disk(
+    sio_home: Path, smtp: RecordingSmtpServer
+) -> None:
+    url = load_settings().resolved_database_url
+    enqueue(url)
+
+    deliver_pending(url, smtp_settings(sio_home, smtp.port), now=NOW, **NO_WAIT)
+
+    with engine_for(url).connect() as connection:  # the pool hands back the sweep's connection
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    dispose_engine(url)
+
+
+def test_the_outbox_folder_gets_every_file_of_a_long_sweep_and_records_them_sent(
+    sio_home: Path,
+) -> None:
+    url = load_settings().resolved_database_url
+    settings = Settings(home=sio_home)
+    keys = [f"sio-2016/{number:04d}/agreement_reminder" for number in range(CLAIM_BATCH + 3)]
+    for key in keys:
+        enqueue(url, key, obligation=None)
+
+    report = deliver_pending(url, settings, now=NOW)
+
+    assert sorted(report.sent) == sorted(keys)
+    assert sorted(p.name for p in settings.outbox_dir.iterdir()) == sorted(map(eml_filename, keys))
+    with session_for(url) as session:
+        assert {r.state for r in session.exec(select(OutgoingMail))} == {"sent"}
+    dispose_engine(url)
