@@ -622,7 +622,7 @@ def _digest(key: str) -> str:
 def _transport_for(settings: Settings) -> Transport:
     if settings.smtp_host:
         return SmtpTransport(settings)
-    return FileOutbox(settings.outbox_dir)
+    return FileOutbox(settings.outbox_dir, durable=settings.outbox_fsync)
 
 
 class FileOutbox:
@@ -630,11 +630,13 @@ class FileOutbox:
 
     Written to a hidden temporary file and renamed into place, so a reader never sees half a
     message; the name depends only on the key, so offering a message again replaces its file.
-    A folder that cannot be written (disk full, read-only) is a server-level failure.
+    A folder that cannot be written (disk full, read-only) is a server-level failure. ``durable``
+    flushes each file to disk before it counts as sent (off for a throwaway outbox).
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, durable: bool = True) -> None:
         self.folder = folder
+        self.durable = durable
 
     def send(self, message: EmailMessage, *, key: str, sender: str, to: list[str]) -> Replies:
         target = self.folder / eml_filename(key)
@@ -643,8 +645,9 @@ class FileOutbox:
             self.folder.mkdir(parents=True, exist_ok=True)
             with temporary.open("wb") as file:
                 file.write(message.as_bytes(policy=MAIL_POLICY))
-                file.flush()
-                os.fsync(file.fileno())
+                if self.durable:
+                    file.flush()
+                    os.fsync(file.fileno())
             os.replace(temporary, target)
         except OSError as error:
             temporary.unlink(missing_ok=True)
