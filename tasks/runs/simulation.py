@@ -26,7 +26,7 @@ import tempfile
 import time as clock
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -135,16 +135,18 @@ def simulate(
     workdir: Path | None = None,
     stage_runner: Callable[[str, datetime], None] | None = None,
     payout_runner: Callable[[str, datetime], None] | None = None,
+    pdf_documents: bool = False,
 ) -> SimulationResult:
     """Run ``round_def`` from its first event to the end of ``until`` on a fresh database.
 
     ``stage_runner``/``payout_runner`` replace the in-process stage and payout steps (the Prefect
-    variant passes flows); they receive the stage (or quarter) and the instant.
+    variant passes flows); they receive the stage (or quarter) and the instant. Documents are
+    attached as HTML unless ``pdf_documents`` (the outbox is thrown away with the folder).
     """
     from tasks.documents.pdf_rendering import documents_as_html
 
     started = clock.perf_counter()
-    with _home(workdir) as home, documents_as_html():
+    with _home(workdir) as home, nullcontext() if pdf_documents else documents_as_html():
         sim = _Simulation(round_def, scenario, home, until, origin, municipalities)
         sim.stage_runner = stage_runner
         sim.payout_runner = payout_runner
