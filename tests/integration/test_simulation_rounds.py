@@ -235,6 +235,8 @@ def test_documents_as_html_change_no_letter_only_its_attachment(tmp_path: Path) 
     as_html, as_pdf = attachments(tmp_path / "html"), attachments(tmp_path / "pdf")
     assert len(as_html) == len(as_pdf) == 9  # six offers, three rejections
     assert {n.removesuffix(".html") for n in as_html} == {n.removesuffix(".pdf") for n in as_pdf}
+    assert all(name.endswith(".html") for name in as_html)
+    assert all(name.endswith(".pdf") for name in as_pdf)
     assert {kind for kind, _ in as_html.values()} == {"text/html"}
     assert {kind for kind, _ in as_pdf.values()} == {"application/pdf"}
     assert all(content.startswith(b"%PDF") for _, content in as_pdf.values())
