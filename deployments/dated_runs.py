@@ -52,9 +52,17 @@ class DatedRun:
 
 
 def dated_runs(
-    state: TrialState, round_ref: str, after: datetime, horizon: timedelta = HORIZON
+    state: TrialState,
+    round_ref: str,
+    after: datetime,
+    horizon: timedelta = HORIZON,
+    *,
+    deployment: str | None = None,
 ) -> list[DatedRun]:
-    """The stage runs with work in ``(after, after + horizon]``, on what ``state`` knows."""
+    """The stage runs with work in ``(after, after + horizon]``, on what ``state`` knows.
+
+    ``deployment`` is the name of the round's deployments (its id; default ``round_ref``).
+    """
     round_def: RoundDefinition = state.round_def
     result = []
     for run in due_runs(state, after, after + horizon, stage_schedule(round_def)):
@@ -63,7 +71,7 @@ def dated_runs(
         local = run.at.astimezone(OSLO)
         result.append(
             DatedRun(
-                deployment=f"{run.stage}/{round_ref}",
+                deployment=f"{run.stage}/{deployment or round_ref}",
                 parameters={"round_ref": round_ref, "as_of": local.isoformat()},
                 at=run.at,
                 name=f"{what} · {round_def.id} · {local:%Y-%m-%d %H:%M}",
@@ -74,26 +82,24 @@ def dated_runs(
 
 
 def schedule_dated_runs(after: datetime, database_url: str | None = None) -> int:
-    """Create the dated runs of every shipped round still running (same key → created once)."""
+    """Create the dated runs of every served round still running (same key → created once)."""
     from prefect.deployments import run_deployment
 
-    if database_url is None:
-        from deployments.settings import load_settings
-
-        database_url = load_settings().resolved_database_url
-
     from deployments.schedules import round_is_running
-    from tasks.intake.round_files import load_round, shipped_round_ids
+    from deployments.served_rounds import served_rounds
+    from deployments.settings import load_settings
     from tasks.storage.unit_of_work import unit_of_work
 
+    settings = load_settings()
+    database_url = database_url or settings.resolved_database_url
     created = 0
-    for round_id in shipped_round_ids():
-        round_def = load_round(round_id)
+    for served in served_rounds(settings.home):
+        round_def = served.round_def
         if not round_is_running(round_def, after.date()):
             continue
         with unit_of_work(database_url) as uow:
             state = uow.state(round_def, after)
-        for run in dated_runs(state, round_id, after):
+        for run in dated_runs(state, served.ref, after, deployment=round_def.id):
             run_deployment(
                 run.deployment,
                 parameters=run.parameters,

@@ -191,19 +191,20 @@ def start_server(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def build_deployments(today: datetime) -> list[Any]:
-    """One deployment per stage and shipped round, with its schedules."""
+    """One deployment per stage and served round (shipped, or in ``$SIO_HOME/rounds``)."""
     from deployments.schedules import stage_schedules
+    from deployments.served_rounds import served_rounds
+    from deployments.settings import load_settings
     from flows.catalogue import FLOW_NAMES, flow_named
-    from tasks.intake.round_files import load_round, shipped_round_ids
 
     result = []
-    for round_id in shipped_round_ids():
-        round_def = load_round(round_id)
+    for served in served_rounds(load_settings().home):
+        round_id, round_def = served.round_def.id, served.round_def
         for stage in FLOW_NAMES:
             result.append(
                 flow_named(stage).to_deployment(
                     name=round_id,
-                    parameters={"round_ref": round_id},
+                    parameters={"round_ref": served.ref},
                     schedules=stage_schedules(stage, round_def, today.date()),
                     tags=[f"round:{round_id}", f"stage:{stage}"],
                     description=f"{stage} for {round_def.title}",
@@ -229,14 +230,16 @@ def schedule_payout_runs(after: datetime) -> int:
     from prefect.deployments import run_deployment
 
     from deployments.schedules import payout_times
-    from tasks.intake.round_files import load_round, shipped_round_ids
+    from deployments.served_rounds import served_rounds
+    from deployments.settings import load_settings
 
     created = 0
-    for round_id in shipped_round_ids():
-        for label, at in payout_times(load_round(round_id), after)[:8]:
+    for served in served_rounds(load_settings().home):
+        round_id = served.round_def.id
+        for label, at in payout_times(served.round_def, after)[:8]:
             run_deployment(
                 f"payout/{round_id}",
-                parameters={"round_ref": round_id, "run": label},
+                parameters={"round_ref": served.ref, "run": label},
                 scheduled_time=at,
                 idempotency_key=f"payout-{round_id}-{label}",
                 timeout=0,

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     staff_email: str | None = Field(
         default=None, description="where staff alerts go; unset means the sender address"
     )
+    outbox_fsync: bool = Field(
+        default=True,
+        description="flush each .eml file to disk before it counts as sent; off only for a "
+        "throwaway outbox (sio simulate)",
+    )
 
     @field_validator("api_auth")
     @classmethod

@@ -165,24 +165,46 @@ def up(
 
 
 def _payout_runs_later(now: datetime) -> None:
-    """Create the dated payout runs once the deployments are registered (in a thread)."""
+    """Create the dated payout and stage runs once the deployments are registered (in a thread).
+
+    ``serve`` registers the deployments after this starts; until it has, creating a run finds no
+    deployment, so it is tried again for a while. Every run has an idempotency key: a later start
+    of ``sio up`` creates only what is new.
+    """
     import threading
 
     def create() -> None:
         import time
 
+        from prefect.exceptions import ObjectNotFound
+
+        from deployments.dated_runs import schedule_dated_runs  # the trial's calendar
         from deployments.serving import schedule_payout_runs
 
-        time.sleep(5)
-        try:
-            schedule_payout_runs(now)
-            from deployments.dated_runs import schedule_dated_runs  # the trial's calendar
-
-            schedule_dated_runs(now)
-        except Exception as error:  # noqa: BLE001 — the server keeps serving
-            typer.echo(f"sio: could not create the dated payout runs: {error}", err=True)
+        deadline = time.monotonic() + REGISTRATION_WAIT_SECONDS
+        while True:
+            time.sleep(5)
+            try:
+                payouts = schedule_payout_runs(now)
+                dated = schedule_dated_runs(now)
+            except ObjectNotFound:
+                if time.monotonic() < deadline:
+                    continue  # not registered yet
+                typer.echo("sio: could not create the dated runs: deployments missing", err=True)
+            except Exception as error:  # noqa: BLE001 — the server keeps serving
+                typer.echo(f"sio: could not create the dated runs: {error}", err=True)
+            else:
+                typer.echo(
+                    f"sio: {dated} dated stage runs and {payouts} payout runs scheduled",
+                    err=True,
+                )
+            return
 
     threading.Thread(target=create, daemon=True).start()
+
+
+REGISTRATION_WAIT_SECONDS = 300
+"""How long the dated runs wait for ``serve`` to register the deployments (a loaded machine)."""
 
 
 def decide_selection(

@@ -87,7 +87,7 @@ def agreement_pdf(
 ) -> bytes:
     """The round's agreement for ``model`` with this municipality, as a PDF for signing."""
     from tasks.documents.letters import WORDS
-    from tasks.documents.pdf_rendering import document_environment, html_to_pdf
+    from tasks.documents.pdf_rendering import document_content, document_environment
 
     if model not in round_def.models:
         raise AgreementTemplateMissing(f"round {round_def.id} has no model {model}")
@@ -114,7 +114,7 @@ def agreement_pdf(
         rows=plan_rows(round_def, model, kommunenummer),
         words=WORDS["bokmål"],
     )
-    return html_to_pdf(html)
+    return document_content(html)
 
 
 def agreement_attachment(
@@ -125,10 +125,14 @@ def agreement_attachment(
     round_def: RoundDefinition | None = None,
 ) -> Attachment:
     """The agreement as a PDF to attach to the ``agreement`` mail (round 2016 when not given)."""
+    from tasks.documents.pdf_rendering import document_file
+
     definition = _round(round_def)
+    stem = agreement_filename(model, kommunenummer, definition.id).removesuffix(".pdf")
+    filename, mimetype = document_file(stem)
     return Attachment(
-        filename=agreement_filename(model, kommunenummer, definition.id),
-        mimetype=AGREEMENT_MIMETYPE,
+        filename=filename,
+        mimetype=mimetype,
         content=agreement_pdf(
             model, municipality=municipality, kommunenummer=kommunenummer, round_def=definition
         ),

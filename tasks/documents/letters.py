@@ -26,7 +26,7 @@ from sio_domain.postal_addresses import postal_address
 from sio_domain.round_letters import APPEAL_WEEKS, RoundLetters
 from sio_domain.statement_wording import SUM_LABEL, column_header, component_name
 from sio_domain.written_standard import WrittenStandard, long_date, short_date
-from tasks.documents.pdf_rendering import html_to_pdf, render_html
+from tasks.documents.pdf_rendering import document_content, document_file, render_html
 
 FORMAL_KINDS: tuple[str, ...] = (
     "decision_offer",
@@ -128,6 +128,7 @@ the reason as written."""
 class LetterPdf:
     filename: str
     content: bytes
+    mimetype: str = "application/pdf"
 
 
 def is_formal(kind: str) -> bool:
@@ -191,7 +192,8 @@ def letter_pdf(
     )
     parts = (_FILE_STEMS[kind], round_id, context.get("run"), number)
     stem = "-".join(str(part) for part in parts if part)
-    return LetterPdf(f"{stem}.pdf", html_to_pdf(html))
+    filename, mimetype = document_file(stem)
+    return LetterPdf(filename, document_content(html), mimetype)
 
 
 def _letters(context: Mapping[str, Any]) -> tuple[RoundLetters, str | None]:

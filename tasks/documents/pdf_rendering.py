@@ -7,10 +7,18 @@ when a document is made, so the ``sio`` command starts fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
 import jinja2
+
+PDF_MIMETYPE = "application/pdf"
+HTML_MIMETYPE = "text/html"
+
+_AS_HTML: ContextVar[bool] = ContextVar("documents_as_html", default=False)
 
 
 @cache
@@ -37,3 +45,33 @@ def html_to_pdf(html: str) -> bytes:
 
     pdf: bytes = weasyprint.HTML(string=html, base_url=".").write_pdf()
     return pdf
+
+
+@contextmanager
+def documents_as_html() -> Iterator[None]:
+    """Within: every document is attached as its HTML (same template, same text), not as PDF.
+
+    For ``sio simulate``, whose outbox is thrown away when it ends: laying a document out as PDF
+    takes most of a simulated round's time and nobody opens it. Everywhere else documents are PDF.
+    """
+    token = _AS_HTML.set(True)
+    try:
+        yield
+    finally:
+        _AS_HTML.reset(token)
+
+
+def document_file(stem: str) -> tuple[str, str]:
+    """The file name and MIME type of document ``stem``: ``stem.pdf``, or ``stem.html`` within
+    :func:`documents_as_html`."""
+    if _AS_HTML.get():
+        return f"{stem}.html", HTML_MIMETYPE
+    return f"{stem}.pdf", PDF_MIMETYPE
+
+
+def document_content(html: str) -> bytes:
+    """The document's content: the HTML laid out as PDF, or within :func:`documents_as_html` the
+    HTML itself (UTF-8)."""
+    if _AS_HTML.get():
+        return html.encode("utf-8")
+    return html_to_pdf(html)

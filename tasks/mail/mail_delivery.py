@@ -727,7 +727,7 @@ def _claim_is_stale(claimed_by: str | None, claimed_at: datetime | None, wall: d
 def _transport_for(settings: Settings) -> Transport:
     if settings.smtp_host:
         return SmtpTransport(settings)
-    return FileOutbox(settings.outbox_dir)
+    return FileOutbox(settings.outbox_dir, durable=settings.outbox_fsync)
 
 
 class FileOutbox:
@@ -737,14 +737,16 @@ class FileOutbox:
     message; the name depends only on the key, so offering a message again replaces its file.
     Files are made durable a group at a time (`make_durable`: one flush of the file system on
     Linux, ``syncfs``; an fsync per file and one of the folder elsewhere), and the delivery run
-    records them as sent only after that. A folder that cannot be written (disk full, read-only)
-    is a server-level failure.
+    records them as sent only after that; ``durable=False`` skips the flush for a throwaway
+    outbox (a simulation's). A folder that cannot be written (disk full, read-only) is a
+    server-level failure.
     """
 
     needs_flush = True
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, durable: bool = True) -> None:
         self.folder = folder
+        self.durable = durable
         self._ready = False
         self._unflushed: list[Path] = []
 
@@ -768,7 +770,7 @@ class FileOutbox:
 
     def make_durable(self) -> None:
         written, self._unflushed = self._unflushed, []
-        if not written:
+        if not written or not self.durable:
             return
         try:
             if _SYNCFS is not None:

@@ -130,13 +130,13 @@ def _letter_attachments(
     kind: str, standard: WrittenStandard, subject: str, letter: str, values: Mapping[str, Any]
 ) -> tuple[Attachment, ...]:
     """The formal letter as PDF (letterhead, references, formalities) for the formal kinds."""
-    from tasks.documents.letters import PDF_MIMETYPE, is_formal, letter_pdf
+    from tasks.documents.letters import is_formal, letter_pdf
     from tasks.mail.outbox import Attachment
 
     if not is_formal(kind) or values.get("pdf") is False:
         return ()
     pdf = letter_pdf(kind, standard, subject=subject, body=letter, context=values)
-    return (Attachment(pdf.filename, PDF_MIMETYPE, pdf.content),)
+    return (Attachment(pdf.filename, pdf.mimetype, pdf.content),)
 
 
 def in_standard(context: Mapping[str, Any], standard: WrittenStandard) -> dict[str, Any]:

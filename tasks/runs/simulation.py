@@ -9,6 +9,10 @@ each
 quarter, 06:00), and the outside world's events are imported through the same importers and
 recording functions the CLI uses, each at its own instant (as-of truth, design decision D).
 
+Its folder is thrown away at the end, so its outbox and SQLite file are not flushed to disk at
+each write, and each letter's document is attached as its HTML rather than laid out as PDF (the
+same template and text; laying out took most of a simulation's time).
+
 Time advances from event to due run: after each step the state is loaded and the next-due calendar
 (``sio_domain.next_due``) says when a stage next has work; idle mornings are skipped, which gives
 exactly the letters the daily schedules would have sent.
@@ -22,7 +26,7 @@ import tempfile
 import time as clock
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -131,20 +135,44 @@ def simulate(
     workdir: Path | None = None,
     stage_runner: Callable[[str, datetime], None] | None = None,
     payout_runner: Callable[[str, datetime], None] | None = None,
+    pdf_documents: bool = False,
 ) -> SimulationResult:
     """Run ``round_def`` from its first event to the end of ``until`` on a fresh database.
 
     ``stage_runner``/``payout_runner`` replace the in-process stage and payout steps (the Prefect
-    variant passes flows); they receive the stage (or quarter) and the instant.
+    variant passes flows); they receive the stage (or quarter) and the instant. Documents are
+    attached as HTML unless ``pdf_documents`` (the outbox is thrown away with the folder).
     """
+    from tasks.documents.pdf_rendering import documents_as_html
+
     started = clock.perf_counter()
-    with _home(workdir) as home:
+    with _home(workdir) as home, nullcontext() if pdf_documents else documents_as_html():
         sim = _Simulation(round_def, scenario, home, until, origin, municipalities)
         sim.stage_runner = stage_runner
         sim.payout_runner = payout_runner
         result = sim.run()
     result.summary["seconds"] = round(clock.perf_counter() - started, 1)
     return result
+
+
+def _without_sync(url: str) -> None:
+    """The simulation's SQLite file is thrown away with its folder: it need not survive a power
+    cut, so SQLite does not wait for the disk at each commit (``PRAGMA synchronous = OFF``)."""
+    from sqlalchemy import event
+
+    from tasks.storage.database import engine_for
+
+    engine = engine_for(url)
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _unsynced):
+        event.listen(engine, "connect", _unsynced)
+
+
+def _unsynced(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA synchronous = OFF")
+    finally:
+        cursor.close()
 
 
 @contextmanager
@@ -177,8 +205,10 @@ class _Simulation:
             database_url=f"sqlite:///{home / 'sio.db'}",
             smtp_host=None,
             staff_email=STAFF_ADDRESS,
+            outbox_fsync=False,  # the outbox is thrown away with the folder
         )
         self.url = self.settings.resolved_database_url
+        _without_sync(self.url)
         self.files = home / "files"
         self.files.mkdir(exist_ok=True)
         self.timings = Timings()

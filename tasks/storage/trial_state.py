@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
 
 from sio_domain.municipality_registry import MunicipalityRegistry
@@ -55,115 +56,207 @@ def load_trial_state(
         raise ValueError(f"as_of {as_of.isoformat()} must carry a time zone")
     rid = round_def.id
     day = as_of.astimezone(OSLO).date()
+    # Columns, not ORM objects: a state is loaded at every run and every calendar step, and
+    # building an object per row was most of the load (the rows and the result are the same).
     replans = tuple(
         ReplanDecision(
-            r.kind,  # type: ignore[arg-type]
-            r.decided_on,
-            r.reason,
-            r.decided_by,
-            r.target,
-            r.kommunenummer,
-            r.to_date,
-            r.to_start,
+            kind,
+            decided_on,
+            reason,
+            decided_by,
+            target,
+            kommunenummer,
+            to_date,
+            to_start,
         )
-        for r in session.exec(
-            select(ReplanDecisionRecord)
-            .where(ReplanDecisionRecord.round_id == rid)
+        for (
+            kind,
+            decided_on,
+            reason,
+            decided_by,
+            target,
+            kommunenummer,
+            to_date,
+            to_start,
+        ) in session.execute(
+            columns(
+                col(ReplanDecisionRecord.kind),
+                col(ReplanDecisionRecord.decided_on),
+                col(ReplanDecisionRecord.reason),
+                col(ReplanDecisionRecord.decided_by),
+                col(ReplanDecisionRecord.target),
+                col(ReplanDecisionRecord.kommunenummer),
+                col(ReplanDecisionRecord.to_date),
+                col(ReplanDecisionRecord.to_start),
+            )
+            .where(col(ReplanDecisionRecord.round_id) == rid)
             .order_by(col(ReplanDecisionRecord.id))
         )
-        if r.decided_on <= day
+        if decided_on <= day
     )
     original_round = round_def
     round_def = round_in_force(round_def, replans, day)
     empty = TrialState(round_def, registry, as_of)
-    canon = empty.canonical
+    numbers: dict[str, str] = {}
+
+    def canon(kommunenummer: str) -> str:
+        found = numbers.get(kommunenummer)
+        if found is None:
+            found = numbers[kommunenummer] = empty.canonical(kommunenummer)
+        return found
 
     contacts = tuple(
-        ContactPerson(c.kommunenummer, c.role, c.email, c.name)
-        for c in session.exec(select(ContactRecord).order_by(col(ContactRecord.id)))
+        ContactPerson(kommunenummer, role, email, name)
+        for kommunenummer, role, email, name in session.execute(
+            columns(
+                col(ContactRecord.kommunenummer),
+                col(ContactRecord.role),
+                col(ContactRecord.email),
+                col(ContactRecord.name),
+            ).order_by(col(ContactRecord.id))
+        )
     )
     applications = {
-        canon(a.kommunenummer): ApplicationFact(
-            canon(a.kommunenummer),
-            a.submitted_at,
-            a.late,
-            tuple(line for line in a.findings.splitlines() if line),
+        canon(knr): ApplicationFact(
+            canon(knr),
+            submitted_at,
+            late,
+            tuple(line for line in findings.splitlines() if line),
         )
-        for a in session.exec(select(ApplicationRecord).where(ApplicationRecord.round_id == rid))
-        if a.submitted_at <= as_of
+        for knr, submitted_at, late, findings in session.execute(
+            columns(
+                col(ApplicationRecord.kommunenummer),
+                col(ApplicationRecord.submitted_at),
+                col(ApplicationRecord.late),
+                col(ApplicationRecord.findings),
+            ).where(col(ApplicationRecord.round_id) == rid)
+        )
+        if submitted_at <= as_of
     }
     decisions = {
-        canon(d.kommunenummer): DecisionFact(
-            canon(d.kommunenummer),
-            d.decision,
-            d.model,  # type: ignore[arg-type]
-            d.decided_by,
-            d.decided_on,
-            d.reason,
+        canon(knr): DecisionFact(
+            canon(knr),
+            decision,
+            model,
+            decided_by,
+            decided_on,
+            reason,
         )
-        for d in session.exec(
-            select(SelectionDecisionRecord).where(SelectionDecisionRecord.round_id == rid)
+        for knr, decision, model, decided_by, decided_on, reason in session.execute(
+            columns(
+                col(SelectionDecisionRecord.kommunenummer),
+                col(SelectionDecisionRecord.decision),
+                col(SelectionDecisionRecord.model),
+                col(SelectionDecisionRecord.decided_by),
+                col(SelectionDecisionRecord.decided_on),
+                col(SelectionDecisionRecord.reason),
+            ).where(col(SelectionDecisionRecord.round_id) == rid)
         )
-        if d.decided_on <= day
+        if decided_on <= day
     }
     replies = {
-        canon(r.kommunenummer): (r.accepted, r.replied_on)
-        for r in session.exec(select(ReplyRecord).where(ReplyRecord.round_id == rid))
-        if r.replied_on <= day
+        canon(knr): (accepted, replied_on)
+        for knr, accepted, replied_on in session.execute(
+            columns(
+                col(ReplyRecord.kommunenummer),
+                col(ReplyRecord.accepted),
+                col(ReplyRecord.replied_on),
+            ).where(col(ReplyRecord.round_id) == rid)
+        )
+        if replied_on <= day
     }
     signatures = {}
-    for s in session.exec(select(SignatureRecord).where(SignatureRecord.round_id == rid)):
-        known = s.received_on if s.party == "municipality" else s.signed_on
+    for knr, party, signed_on, received_on, late in session.execute(
+        columns(
+            col(SignatureRecord.kommunenummer),
+            col(SignatureRecord.party),
+            col(SignatureRecord.signed_on),
+            col(SignatureRecord.received_on),
+            col(SignatureRecord.late),
+        ).where(col(SignatureRecord.round_id) == rid)
+    ):
+        known = received_on if party == "municipality" else signed_on
         if known <= day:
-            number = canon(s.kommunenummer)
-            signatures[(number, s.party)] = SignatureFact(
-                number, s.party, s.signed_on, s.received_on, s.late
-            )
+            number = canon(knr)
+            signatures[(number, party)] = SignatureFact(number, party, signed_on, received_on, late)
     done = {
-        (canon(a.kommunenummer), a.activity_key): a.done_on
-        for a in session.exec(select(ActivityStatus).where(ActivityStatus.round_id == rid))
-        if a.done_on <= day
+        (canon(knr), activity_key): done_on
+        for knr, activity_key, done_on in session.execute(
+            columns(
+                col(ActivityStatus.kommunenummer),
+                col(ActivityStatus.activity_key),
+                col(ActivityStatus.done_on),
+            ).where(col(ActivityStatus.round_id) == rid)
+        )
+        if done_on <= day
     }
     participations = {
-        canon(p.kommunenummer): ParticipationFact(
-            canon(p.kommunenummer),
-            p.model,  # type: ignore[arg-type]
-            p.start,
+        canon(knr): ParticipationFact(
+            canon(knr),
+            model,
+            start,
             min(
-                p.end,
-                participation_end(replans, canon(p.kommunenummer), day) or p.end,
+                end,
+                participation_end(replans, canon(knr), day) or end,
                 round_def.milestones.effective_end,
             ),
-            p.abf_start,
-            p.live_since if p.live_since and p.live_since <= as_of else None,
+            abf_start,
+            live_since if live_since and live_since <= as_of else None,
         )
-        for p in session.exec(
-            select(ParticipationRecord).where(ParticipationRecord.round_id == rid)
+        for knr, model, start, end, abf_start, live_since in session.execute(
+            columns(
+                col(ParticipationRecord.kommunenummer),
+                col(ParticipationRecord.model),
+                col(ParticipationRecord.start),
+                col(ParticipationRecord.end),
+                col(ParticipationRecord.abf_start),
+                col(ParticipationRecord.live_since),
+            ).where(col(ParticipationRecord.round_id) == rid)
         )
-        if canon(p.kommunenummer) in decisions
+        if canon(knr) in decisions
     }
     meeting_times = {
-        (canon(m.kommunenummer), m.event_key): (m.start, m.end)
-        for m in session.exec(select(MeetingRecord).where(MeetingRecord.round_id == rid))
-        if m.agreed and (m.agreed_on is None or m.agreed_on <= day)
+        (canon(knr), event_key): (start, end)
+        for knr, event_key, start, end, agreed, agreed_on in session.execute(
+            columns(
+                col(MeetingRecord.kommunenummer),
+                col(MeetingRecord.event_key),
+                col(MeetingRecord.start),
+                col(MeetingRecord.end),
+                col(MeetingRecord.agreed),
+                col(MeetingRecord.agreed_on),
+            ).where(col(MeetingRecord.round_id) == rid)
+        )
+        if agreed and (agreed_on is None or agreed_on <= day)
     }
     announced: dict[tuple[str, str], list[Announcement]] = defaultdict(list)
     announced_at = {}
-    for a in session.exec(
-        select(AnnouncementRecord)
-        .where(AnnouncementRecord.round_id == rid)
+    for knr, event_key, sequence, start, end, method, mail_key, at in session.execute(
+        columns(
+            col(AnnouncementRecord.kommunenummer),
+            col(AnnouncementRecord.event_key),
+            col(AnnouncementRecord.sequence),
+            col(AnnouncementRecord.start),
+            col(AnnouncementRecord.end),
+            col(AnnouncementRecord.method),
+            col(AnnouncementRecord.mail_key),
+            col(AnnouncementRecord.announced_at),
+        )
+        .where(col(AnnouncementRecord.round_id) == rid)
         .order_by(col(AnnouncementRecord.sequence))
     ):
-        if a.announced_at <= as_of:
-            number = canon(a.kommunenummer)
-            announced[(number, a.event_key)].append(
-                Announcement(number, a.event_key, a.sequence, a.start, a.end, a.method, a.mail_key)
+        if at <= as_of:
+            number = canon(knr)
+            announced[(number, event_key)].append(
+                Announcement(number, event_key, sequence, start, end, method, mail_key)
             )
-            announced_at[a.mail_key] = a.announced_at
+            announced_at[mail_key] = at
     sent_keys = frozenset(
-        session.exec(select(OutgoingMail.key).where(OutgoingMail.round_id == rid)).all()
+        session.exec(select(OutgoingMail.key).where(col(OutgoingMail.round_id) == rid)).all()
     )
-    marks = frozenset(session.exec(select(StageMark.mark).where(StageMark.round_id == rid)).all())
+    marks = frozenset(
+        session.exec(select(StageMark.mark).where(col(StageMark.round_id) == rid)).all()
+    )
     return TrialState(
         round_def,
         registry,

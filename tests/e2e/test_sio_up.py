@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 
@@ -280,3 +280,170 @@ def test_a_selection_made_in_prefects_input_form_sends_every_decision_letter(
     assert any("modell A" in m.get_body().get_content() for m in stjordal), received
     [rejection] = [m for m in os_letters if str(m["X-SIO-Key"]).strip() == "decision:sio-2016:1243"]
     assert "Vedtak" in str(rejection["Subject"])  # a rejection no longer stops the letters
+
+
+def _round_ahead(today: date) -> str:
+    """Round 2016 moved whole years ahead, so that its application deadline lies ahead of today."""
+    import re
+
+    from tasks.intake.round_files import round_file_path
+
+    text = round_file_path("sio-2016").read_text(encoding="utf-8")
+    years = next(k for k in range(1, 200) if date(2015 + k, 12, 1) > today + timedelta(days=21))
+    text = re.sub(r"\b(20[12]\d)(-\d\d)", lambda m: f"{int(m[1]) + years}{m[2]}", text)
+    text = re.sub(r"^(\d{4}) = ", lambda m: f"{int(m[1]) + years} = ", text, flags=re.M)
+    text = re.sub(r"unit_prices\.(\d{4})\]", lambda m: f"unit_prices.{int(m[1]) + years}]", text)
+    text = text.replace("price_base_year = 2016", f"price_base_year = {2016 + years}")
+    return text.replace('id = "sio-2016"', 'id = "sio-ahead"')
+
+
+def _start_sio_up(home: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    log = (home / "sio-up.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "sio_cli", "up", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _stop_sio_up(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def _dated_flow_runs(base: str) -> list[dict]:
+    """The scheduled runs of round sio-ahead that ``sio up`` created from the calendar."""
+    deployments = _api(base, "/deployments/filter", {"limit": 200})
+    ours = [d["id"] for d in deployments if d["name"] == "sio-ahead"]  # type: ignore[index]
+    runs = _api(
+        base,
+        "/flow_runs/filter",
+        {
+            "flow_runs": {
+                "deployment_id": {"any_": ours},
+                "state": {"type": {"any_": ["SCHEDULED"]}},
+            },
+            "limit": 200,
+        },
+    )
+    return [r for r in runs if (r["idempotency_key"] or "").startswith("dated-")]  # type: ignore[union-attr]
+
+
+def test_sio_up_lists_the_coming_dated_runs_of_a_round_ahead_once(tmp_path):
+    """A round placed in SIO_HOME/rounds with its dates ahead: ``sio up`` creates one scheduled
+    run per stage run the next-due calendar has work for in the coming weeks, named after it, and
+    a second start creates none again (idempotency keys)."""
+    from datetime import timedelta as span
+
+    from deployments.dated_runs import HORIZON, dated_runs
+    from tasks.intake.round_files import load_round
+    from tasks.storage.unit_of_work import unit_of_work
+
+    home = tmp_path / "home"
+    (home / "rounds").mkdir(parents=True)
+    round_file = home / "rounds" / "ahead.toml"
+    today = datetime.now(OSLO).date()
+    round_file.write_text(_round_ahead(today), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIO_", "PREFECT_"))}
+    env.update(SIO_HOME=str(home), SIO_API_AUTH=API_AUTH)
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "kommunenummer,name,role,email,phone\n"
+        "1714,Randi Rådmann,chief_executive,radmann@stjordal.kommune.no,\n"
+        "1243,Kari Kontakt,contact_person,kontakt@os.kommune.no,\n",
+        encoding="utf-8",
+    )
+    deadline = today + span(days=20)
+    for command in (
+        ["import", "contacts", str(contacts)],
+        # The invitation went out yesterday; applications are due in 20 days (decided today).
+        *(
+            [
+                "replan",
+                str(round_file),
+                "move-milestone",
+                name,
+                "--to",
+                to.isoformat(),
+                "--decided-on",
+                today.isoformat(),
+                "--reason",
+                "prøverunde",
+            ]
+            for name, to in (
+                ("invitation", today - span(days=1)),
+                ("application_deadline", deadline),
+            )
+        ),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "sio_cli", *command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+
+    def calendar(after: datetime) -> dict[str, datetime]:
+        round_def = load_round(str(round_file))
+        with unit_of_work(f"sqlite:///{home / 'sio.db'}") as uow:
+            state = uow.state(round_def, after)
+        return {run.name: run.at for run in dated_runs(state, str(round_file), after)}
+
+    def started(count: int) -> tuple[datetime, str]:
+        """Start ``sio up``, wait for its count-th report of dated runs: when it began, its API."""
+        port = free_tcp_port("127.0.0.1")
+        began = datetime.now().astimezone()
+        processes.append(_start_sio_up(home, env, port))
+
+        def reported() -> bool:
+            log = (home / "sio-up.log").read_text(encoding="utf-8", errors="replace")
+            assert "could not create the dated runs" not in log, log[-3000:]
+            return log.count("dated stage runs") >= count
+
+        _wait(reported, 300, "sio up to create its dated runs")
+        return began, f"http://127.0.0.1:{port}/api"
+
+    closing = deadline + span(days=1)  # the window closes the morning after (crons run Mon–Fri)
+    while closing.weekday() >= 5:
+        closing += span(days=1)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        began, base = started(1)
+        reported = datetime.now().astimezone()
+        first = _dated_flow_runs(base)
+        # sio up read the calendar at an instant between `began` and `reported`.
+        early, late = calendar(began), calendar(reported)
+        surely = {n for n, at in late.items() if at <= began + HORIZON}
+        names = {run["name"]: run for run in first}
+        assert len(names) == len(first), "one run per name"
+        assert surely <= set(names) <= set(early) | set(late), (sorted(names), sorted(late))
+        assert any(n.startswith("application reminders · sio-ahead · ") for n in names), names
+        assert f"application-deadline · sio-ahead · {closing} 07:00" in names, names
+        for name, run in names.items():
+            at = (early | late)[name]
+            assert datetime.fromisoformat(run["expected_start_time"]) == at, name
+            assert run["parameters"] == {"round_ref": str(round_file), "as_of": at.isoformat()}
+
+        _stop_sio_up(processes.pop())
+        _, base = started(2)
+        second = _dated_flow_runs(base)
+        again = {run["name"]: run["id"] for run in second}
+        assert len(again) == len(second), "no run created twice"
+        now = datetime.now().astimezone()
+        for name, run in names.items():
+            if (early | late)[name] > now:
+                assert again.get(name) == run["id"], name  # the same run, not a new one
+    finally:
+        for process in processes:
+            _stop_sio_up(process)

@@ -203,3 +203,41 @@ def test_round_2016_pays_model_b_its_2017_frame_and_supplement_as_computed_from_
                 line["amount"]
             )
     assert paid == {"frame": frame, "income_supplement": supplement}
+
+
+def test_documents_as_html_change_no_letter_only_its_attachment(tmp_path: Path) -> None:
+    """The simulation attaches each document as its HTML (its outbox is thrown away); with PDFs
+    laid out as a real installation does, the summary and every letter are the same."""
+    import email
+    import email.policy
+
+    round_def = load_round("sio-2016")
+    scenario = default_scenario(round_def, REGISTRY)
+    until = date(2016, 1, 14)  # the decision letters: one formal document each
+    html = simulate(round_def, scenario, until=until, workdir=tmp_path / "html")
+    pdf = simulate(round_def, scenario, until=until, workdir=tmp_path / "pdf", pdf_documents=True)
+    html.summary.pop("seconds")
+    pdf.summary.pop("seconds")
+    assert html.summary == pdf.summary and html.letters == pdf.letters
+    assert html.summary["mails"]["by_kind"]["decision_offer"] == 6
+
+    def attachments(folder: Path) -> dict[str, tuple[str, bytes]]:
+        found = {}
+        for path in sorted((folder / "outbox").glob("decision*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for part in message.iter_attachments():  # type: ignore[attr-defined]
+                found[str(part.get_filename())] = (
+                    part.get_content_type(),
+                    part.get_payload(decode=True),
+                )
+        return found
+
+    as_html, as_pdf = attachments(tmp_path / "html"), attachments(tmp_path / "pdf")
+    assert len(as_html) == len(as_pdf) == 9  # six offers, three rejections
+    assert {n.removesuffix(".html") for n in as_html} == {n.removesuffix(".pdf") for n in as_pdf}
+    assert all(name.endswith(".html") for name in as_html)
+    assert all(name.endswith(".pdf") for name in as_pdf)
+    assert {kind for kind, _ in as_html.values()} == {"text/html"}
+    assert {kind for kind, _ in as_pdf.values()} == {"application/pdf"}
+    assert all(content.startswith(b"%PDF") for _, content in as_pdf.values())
+    assert all(b"Vedtak" in content or b"vedtak" in content for _, content in as_html.values())
