@@ -1,7 +1,10 @@
 """What every stage flow does around its work: set up the run, deliver mail, publish results.
 
-Flow and task run names carry the stage, round, municipality and instant, and every run publishes
-its summary and the round dashboard as keyed artifacts, so the Prefect UI reads like a case list.
+Flow and task run names carry the stage, round, municipality and instant, and every run that
+changes something publishes its summary and the round dashboard as keyed artifacts, so the Prefect
+UI reads like a case list. A step with nothing to do is not run: most runs of a daily stage find
+nothing due, and such a run is one ``what-is-due`` task run — no queue, delivery or publish step,
+no artifacts (nothing changed), and none of the letter, mail or console modules imported.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
@@ -19,15 +21,14 @@ from deployments.settings import load_settings
 from sio_domain.agendas import Agenda
 from sio_domain.instants import parse_as_of
 from sio_domain.trial_state import TrialState
-from tasks.console.console_artifacts import publish_console
-from tasks.console.domain_events import emit_applied, emit_sent
 from tasks.intake.round_files import load_round
-from tasks.mail.mail_delivery import deliver_pending
-from tasks.runs.round_dashboard import dashboard_rows
-from tasks.runs.send_time_checks import send_time_check
+from tasks.runs.stage_due import StageDue, stage_due
 from tasks.runs.stage_run import StageRun, StageSummary
 from tasks.runs.stages import decide, summarise
-from tasks.storage.unit_of_work import unit_of_work
+from tasks.storage.unit_of_work import AppliedAgenda, unit_of_work
+
+NO_MAIL: dict[str, int] = {"sent": 0, "skipped": 0}
+"""A delivery that found nothing to send."""
 
 
 def stage_run_name(stage: str) -> Any:
@@ -65,7 +66,7 @@ def load_state(run: StageRun) -> TrialState:
 
 
 @task(name="what-is-due", cache_policy=NO_CACHE)
-def what_is_due(stage: str, run: StageRun, state: TrialState) -> Agenda:
+def _decide(stage: str, run: StageRun, state: TrialState) -> Agenda:
     """The stage's letters and changes due at the run's instant (pure rules)."""
     return decide(stage, state, run.kommune)
 
@@ -73,6 +74,8 @@ def what_is_due(stage: str, run: StageRun, state: TrialState) -> Agenda:
 @task(name="queue-and-record", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def queue_and_record(run: StageRun, state: TrialState, agenda: Agenda) -> StageSummary:
     """Queue the letters under their outbox keys and record the changes, in one transaction."""
+    from tasks.console.domain_events import emit_applied
+
     with unit_of_work(run.database_url) as uow:
         applied = uow.apply(
             agenda,
@@ -86,11 +89,60 @@ def queue_and_record(run: StageRun, state: TrialState, agenda: Agenda) -> StageS
     return summarise(run, agenda, applied)
 
 
+@task(name="what-is-due", cache_policy=NO_CACHE)
+def _what_is_due(stage: str, run: StageRun) -> StageDue:
+    """The round as it stood at the run's instant and what the stage has to do in it: the letters
+    and changes due (pure rules), mail waiting in the outbox, staff tasks to escalate."""
+    return stage_due(stage, run)
+
+
+def what_is_due(stage: str, run: StageRun) -> StageDue:
+    """Load the state and decide, in one task run named after the stage, round and instant."""
+    name = f"what-is-due · {stage} · {run.round_def.id} · {run.as_of.isoformat()}"
+    due: StageDue = _what_is_due.with_options(task_run_name=name)(stage, quote(run))
+    return due
+
+
+def queue_due(run: StageRun, due: StageDue) -> StageSummary:
+    """Queue the letters and record the changes due (a task run), when the agenda has any."""
+    if not due.to_apply:
+        return summarise(run, due.agenda, AppliedAgenda())
+    name = f"queue-and-record · {due.agenda.stage} · {run.round_def.id} · {run.as_of.isoformat()}"
+    summary: StageSummary = queue_and_record.with_options(task_run_name=name)(
+        quote(run), quote(due.state), quote(due.agenda)
+    )
+    return summary
+
+
+def deliver_due(run: StageRun, due: StageDue, summary: StageSummary) -> dict[str, int]:
+    """Deliver the outbox (a task run) when mail was waiting or this run queued some."""
+    if not (due.mail_waiting or summary.queued_mail):
+        return dict(NO_MAIL)
+    return deliver_mail(run)
+
+
+def publish_changes(
+    run: StageRun, due: StageDue, summary: StageSummary, mail: dict[str, int]
+) -> None:
+    """Publish (a task run) when the run changed or sent anything, has rows or notes for staff,
+    or a staff task is due to be escalated (the publish step escalates it)."""
+    if (
+        summary.changed_anything
+        or summary.rows
+        or summary.notes
+        or any(mail.values())
+        or due.escalations
+    ):
+        publish(run, summary)
+
+
 def stage_steps(stage: str, run: StageRun) -> StageSummary:
-    """Load, decide, queue and record — each a task run named after the stage and round."""
+    """Load, decide, queue and record — each a task run named after the stage and round — for a
+    flow that decides after waiting for input (the selection); the lifecycle stages decide first
+    (`what_is_due`) and skip what has nothing to do."""
     label = f"{run.round_def.id} · {run.as_of.isoformat()}"
     state = load_state.with_options(task_run_name=f"load-state · {label}")(quote(run))
-    agenda = what_is_due.with_options(task_run_name=f"what-is-due · {stage} · {label}")(
+    agenda = _decide.with_options(task_run_name=f"what-is-due · {stage} · {label}")(
         stage, quote(run), quote(state)
     )
     return queue_and_record.with_options(task_run_name=f"queue-and-record · {stage} · {label}")(
@@ -108,12 +160,16 @@ def _deliver_mail(run: StageRun) -> dict[str, int]:
     """Send what the outbox holds for the round, each reminder and invitation checked again at
     the sending instant; an unusable server fails the task (and, after retries, the run), while
     one message's refusal only marks that message (failed or dead, a task for staff)."""
+    from tasks.console.domain_events import emit_sent
+    from tasks.mail.mail_delivery import deliver_pending
+    from tasks.runs.send_time_checks import send_time_check
+
     report = deliver_pending(
         run.database_url,
         run.settings,
         now=run.as_of,
         round_id=run.round_def.id,
-        recheck=send_time_check(run.database_url, run.round_def),  # type: ignore[arg-type]
+        recheck=send_time_check(run.database_url, run.round_def),
     )
     logger = get_run_logger()
     logger.info("mail: %s sent, %s skipped", len(report.sent), len(report.skipped))
@@ -133,6 +189,11 @@ def _deliver_mail(run: StageRun) -> dict[str, int]:
 )
 def _publish(run: StageRun, summary: StageSummary) -> None:
     """The stage's summary and the round dashboard as keyed, versioned artifacts."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    from tasks.console.console_artifacts import publish_console
+    from tasks.runs.round_dashboard import dashboard_rows
+
     round_id = run.round_def.id
     stage_key = f"{summary.stage}-{round_id}".lower()
     notes = "\n".join(f"- {note}" for note in summary.notes) or "- nothing to note"

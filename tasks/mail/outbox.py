@@ -27,8 +27,6 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import func, insert, or_, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -377,14 +375,19 @@ def _insert_unless_key_exists(session: Session, values: dict[str, Any]) -> int |
     dialect = session.get_bind().dialect.name
     table = OutgoingMail.__table__  # type: ignore[attr-defined]
     if dialect in ("sqlite", "postgresql"):
-        dialect_insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        dialect_insert: Any  # each dialect's module only when used (PostgreSQL's is large)
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
         statement = (
             dialect_insert(table)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(table.c.id)
         )
-        return session.exec(statement).scalar_one_or_none()
+        inserted: int | None = session.exec(statement).scalar_one_or_none()
+        return inserted
     return _insert_in_savepoint(session, values)
 
 

@@ -42,6 +42,13 @@ class StageSummary:
     notes: list[str] = field(default_factory=list)
     waiting_for_input: bool = False
     queued_keys: list[str] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)
+    """The facts this run recorded (a fact recorded before is not recorded again)."""
+
+    @property
+    def changed_anything(self) -> bool:
+        """True when the run queued a letter or recorded a fact."""
+        return bool(self.queued_mail or self.recorded)
 
     def note(self, text: str) -> None:
         self.notes.append(text)

@@ -51,6 +51,7 @@ def summarise(
     summary.notes += list(agenda.notes)
     summary.queued_mail += len(applied.queued)
     summary.queued_keys += applied.queued
+    summary.recorded += applied.recorded
     for letter in applied.unaddressed:
         roles = "/".join(letter.roles) or "staff"
         summary.note(

@@ -22,7 +22,6 @@ from sio_domain.municipality_registry import MunicipalityRegistry
 from sio_domain.norwegian_calendar import OSLO
 from sio_domain.round_definition import RoundDefinition
 from sio_domain.trial_state import TrialState
-from tasks.mail.letters import compose_letter, letter_recipients
 from tasks.mail.outbox import enqueue_mail
 from tasks.storage.audit import record_audit
 from tasks.storage.database import session_for
@@ -79,6 +78,8 @@ class UnitOfWork:
         mail_from: str,
         staff_address: str,
     ) -> None:
+        from tasks.mail.letters import compose_letter, letter_recipients  # templates: only to queue
+
         round_id = state.round_def.id
         recipients = letter_recipients(letter, state, staff_address=staff_address)
         if not recipients:

@@ -1,0 +1,72 @@
+"""What a stage run has to do at its instant (det som forfaller), read in one transaction.
+
+A stage runs every day (the reminder sweep) or on a fixed schedule, and most runs find nothing
+to do. So that such a run costs little more than its decision, the decision says at once which of
+the later steps have work: letters to queue or facts to record (the agenda), mail waiting in the
+outbox for a delivery at the instant, and staff tasks waited long enough to be escalated (design
+decision D: each task is escalated once, under its own outbox key). A step without work is not
+run; nothing it would have written is lost, because it would have written nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from sio_domain.agendas import Agenda
+from sio_domain.round_definition import RoundDefinition
+from sio_domain.staff_tasks import StaffTask, due_escalations, escalation_key
+from sio_domain.trial_state import TrialState
+from tasks.console.staff_tasks import tasks_in
+from tasks.mail.outbox import pending
+from tasks.runs.stage_run import StageRun
+from tasks.runs.stages import decide
+from tasks.storage.tables import OutgoingMail
+from tasks.storage.unit_of_work import unit_of_work
+
+
+@dataclass(frozen=True)
+class StageDue:
+    """The round as it stood at the run's instant and what each later step of the run has to do."""
+
+    state: TrialState
+    agenda: Agenda
+    mail_waiting: int
+    """Outbox messages of the round a delivery at the instant would take."""
+    escalations: tuple[str, ...]
+    """Outbox keys of staff-task escalations due and not yet queued."""
+
+    @property
+    def to_apply(self) -> bool:
+        """True when the agenda has letters to queue or facts to record."""
+        return bool(self.agenda.letters or self.agenda.facts)
+
+
+def stage_due(stage: str, run: StageRun) -> StageDue:
+    """Load the state as of ``run.as_of``, decide the stage's agenda and look at the outbox."""
+    with unit_of_work(run.database_url) as uow:
+        state = uow.state(run.round_def, run.as_of)
+        agenda = decide(stage, state, run.kommune)
+        waiting = len(pending(uow.session, now=run.as_of, round_id=run.round_def.id))
+        escalations = unescalated(
+            uow.session, run.round_def, tasks_in(uow.session, state), today=state.today
+        )
+    return StageDue(state, agenda, waiting, escalations)
+
+
+def unescalated(
+    session: Session, round_def: RoundDefinition, tasks: list[StaffTask], *, today: date
+) -> tuple[str, ...]:
+    """The escalation keys that ``tasks.console.staff_tasks.escalate`` would queue ``today``.
+
+    The same rule (waited ``staff.escalate_after_working_days`` working days) and the same key;
+    a key already in the outbox is escalated already.
+    """
+    limit = round_def.staff.escalate_after_working_days
+    keys = [escalation_key(round_def.id, task) for task in due_escalations(tasks, today, limit)]
+    if not keys:
+        return ()
+    queued = set(session.exec(select(OutgoingMail.key).where(col(OutgoingMail.key).in_(keys))))
+    return tuple(key for key in keys if key not in queued)
