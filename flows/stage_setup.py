@@ -19,7 +19,7 @@ from deployments.settings import load_settings
 from sio_domain.agendas import Agenda
 from sio_domain.instants import parse_as_of
 from sio_domain.trial_state import TrialState
-from tasks.console.console_artifacts import publish_console
+from tasks.console.console_artifacts import publish_console, publish_letters_and_plan
 from tasks.console.domain_events import emit_applied, emit_sent
 from tasks.intake.round_files import load_round
 from tasks.mail.mail_delivery import deliver_pending
@@ -157,6 +157,7 @@ def _publish(run: StageRun, summary: StageSummary) -> None:
             f"neste frist (per {run.as_of.isoformat()})",
         )
     publish_console(run, staff_address=run.settings.staff_address)
+    publish_letters_and_plan(run, summary.stage)  # the run's letters, the plan when it changed
 
 
 def result_of(summary: StageSummary, mail: dict[str, int] | None = None) -> dict[str, Any]:
