@@ -12,6 +12,7 @@ Tasks waited too long are escalated by mail to staff in the same transaction (de
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -190,6 +191,17 @@ def publish_task_list(
     )
 
 
+OVERVIEW_WRAP_AT = {"for sent": 18, "venter på oss": 18, "fase": 14, "neste frist": 13}
+"""Characters per line of the overview's columns: the table fits the artifact pane (708 px) of a
+1 280 px window without scrolling sideways; the UI's markdown tables never wrap on their own."""
+
+
+def _cell(text: str, width: int) -> str:
+    """A table cell's text broken into lines (``<br>``) of at most ``width`` characters."""
+    lines = textwrap.wrap(text.replace("|", "/"), width, break_on_hyphens=False)
+    return "<br>".join(lines) or text
+
+
 def overview_markdown(
     state: TrialState, tasks: Sequence[StaffTask], ids: Mapping[str, object] | None = None
 ) -> str:
@@ -208,6 +220,9 @@ def overview_markdown(
     for row in rows:
         knr = row["kommune"].rsplit(" ", 1)[-1]
         name = f"[{row['kommune']}]({artifact_link(case_file_key(knr, round_id), ids)})"
-        cells = [name, row["for sent"], row["venter på oss"], row["fase"], row["neste frist"]]
-        out.append("| " + " | ".join(cell.replace("|", "/") for cell in cells) + " |")
+        cells = [
+            _cell(row[column], OVERVIEW_WRAP_AT[column])
+            for column in ("for sent", "venter på oss", "fase", "neste frist")
+        ]
+        out.append("| " + " | ".join([name, *cells]) + " |")
     return "\n".join(out) + "\n"
