@@ -28,6 +28,7 @@ from deployments.settings import load_settings
 from sio_domain.instants import parse_as_of
 from sio_domain.norwegian_calendar import nth_working_day_of_month, quarter_label, quarter_of
 from sio_domain.payout_approval import ApprovalRefused
+from tasks.console.domain_events import emit_all, payout_events
 from tasks.documents.statements import statement_table_rows
 from tasks.intake.round_files import load_round
 from tasks.mail.mail_delivery import deliver_pending
@@ -219,6 +220,7 @@ def payout(
             result = pay(round_ref, label, instant, dry_run, progress)
         publish_proposal(round_ref, result)
     sent = send_statements(round_ref, result.as_of) if result.status == "paid" else 0
+    emit_all(payout_events(result, result.as_of))  # paid and held, per municipality: the Event Feed
     get_run_logger().info(
         "%s %s: %s lines, %.2f NOK, %s held back, %s statements sent",
         round_ref,

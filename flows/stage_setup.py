@@ -191,7 +191,7 @@ def _publish(run: StageRun, summary: StageSummary) -> None:
     """The stage's summary and the round dashboard as keyed, versioned artifacts."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    from tasks.console.console_artifacts import publish_console
+    from tasks.console.console_artifacts import publish_console, publish_letters_and_plan
     from tasks.runs.round_dashboard import dashboard_rows
 
     round_id = run.round_def.id
@@ -218,6 +218,7 @@ def _publish(run: StageRun, summary: StageSummary) -> None:
             f"neste frist (per {run.as_of.isoformat()})",
         )
     publish_console(run, staff_address=run.settings.staff_address)
+    publish_letters_and_plan(run, summary.stage)  # the run's letters, the plan when it changed
 
 
 def result_of(summary: StageSummary, mail: dict[str, int] | None = None) -> dict[str, Any]:

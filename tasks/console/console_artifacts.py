@@ -4,22 +4,36 @@ After every stage run (and every staff form) the round is published as keyed, ve
 artifacts: ``oppgaver-<round>`` (what waits for the directorate, oldest first, with a link to the
 form that does it), ``kommune-<knr>-<round>`` (one case file per municipality) and
 ``round-dashboard-<round>-oversikt`` (the dashboard as markdown, each municipality linked to its
-case file). Links are relative UI paths (``/artifacts/key/<key>``), so they work on any host.
+case file). A stage run that sent letters adds ``<stage>-<round>-brev`` (the letters it sent), and
+``plan-<round>`` (the plan in force) gets a new version when the plan changed. Links are relative
+UI paths (``/artifacts/key/<key>``), so they work on any host.
 Tasks waited too long are escalated by mail to staff in the same transaction (design decision D).
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from sio_domain.norwegian_calendar import OSLO
 from sio_domain.staff_tasks import StaffTask
 from sio_domain.trial_state import TrialState
 from tasks.console.case_files import case_file_key, case_file_markdown, ledger_for, letters_for
+from tasks.console.plan_in_force import (
+    fingerprint,
+    plan_key,
+    plan_markdown,
+    published_fingerprint,
+    remember_published,
+)
+from tasks.console.sent_letters import sent_at, sent_letter_rows, sent_letters_key
 from tasks.console.staff_tasks import escalate, held_payouts, task_rows, tasks_in
 from tasks.runs.round_dashboard import known_municipalities, rows_for, stage_of
 from tasks.runs.stage_run import StageRun
+from tasks.storage.database import session_for
 from tasks.storage.unit_of_work import unit_of_work
 
 
@@ -42,7 +56,7 @@ def artifact_link(key: str, ids: Mapping[str, object] | None = None) -> str:
 
 
 def form_links(actions: Sequence[str]) -> dict[str, str]:
-    """``flow/deployment`` → a markdown link to its run form, for the deployments that exist."""
+    """``flow/deployment`` → the UI path of its run form, for the deployments that exist."""
     from prefect.client.orchestration import get_client
 
     links: dict[str, str] = {}
@@ -53,7 +67,7 @@ def form_links(actions: Sequence[str]) -> dict[str, str]:
                     deployment = client.read_deployment_by_name(action)
                 except Exception:  # noqa: BLE001 — no such deployment (e.g. not served): name it
                     continue
-                links[action] = f"[{action}](/deployments/deployment/{deployment.id}/run)"
+                links[action] = f"/deployments/deployment/{deployment.id}/run"
     except Exception:  # noqa: BLE001 — no API reachable: the names alone still say where
         return {}
     return links
@@ -103,6 +117,65 @@ def publish_console(run: StageRun, *, staff_address: str) -> dict[str, int]:
     return {"tasks": len(tasks), "escalated": len(escalated), "case_files": len(files)}
 
 
+@dataclass(frozen=True)
+class RunPages:
+    """What a run's publish step adds: the letters it sent, and the plan if it changed."""
+
+    letters: list[dict[str, str]]
+    plan: str | None
+    plan_digest: str
+
+
+def run_pages(run: StageRun) -> RunPages:
+    """Read what the run sent and the plan in force; only the database, never Prefect."""
+    from tasks.records.replanning import decisions_of
+
+    round_def = run.round_def
+    with session_for(run.database_url) as session:
+        letters = sent_at(session, round_def.id, run.as_of)
+        markdown = plan_markdown(
+            round_def, decisions_of(session, round_def.id), run.as_of.astimezone(OSLO).date()
+        )
+        digest = fingerprint(markdown)
+        changed = published_fingerprint(session, round_def.id) != digest
+    names: dict[str, str] = {}
+    if letters:
+        from tasks.records.municipality_lookup import registry
+
+        known = registry(run.database_url)
+        numbers = {letter.kommunenummer for letter in letters if letter.kommunenummer}
+        names = {knr: known.get(knr).name for knr in numbers if knr in known}
+    return RunPages(sent_letter_rows(letters, names), markdown if changed else None, digest)
+
+
+def publish_letters_and_plan(run: StageRun, stage: str) -> dict[str, int]:
+    """The run's sent letters (when it sent any) and the round's plan (when it changed).
+
+    The publish step of every stage run calls this once. An idle run — no letter sent, the plan as
+    last published — reads the outbox and two small tables and makes no call to Prefect.
+    """
+    round_def = run.round_def
+    pages = run_pages(run)
+    if pages.letters:
+        create_table_artifact(
+            key=sent_letters_key(stage, round_def.id),
+            table=pages.letters,
+            description=f"{stage} · {round_def.title}: {len(pages.letters)} brev sendt "
+            f"{run.as_of.astimezone(OSLO):%d.%m.%Y %H:%M}",
+        )
+    if pages.plan is not None:
+        create_markdown_artifact(
+            key=plan_key(round_def.id),
+            markdown=pages.plan,
+            description=f"{round_def.title}: planen som gjelder, med omplanleggingsvedtak "
+            f"(per {run.as_of.astimezone(OSLO):%d.%m.%Y})",
+        )
+        with session_for(run.database_url) as session:
+            remember_published(session, round_def.id, pages.plan_digest, run.as_of)
+            session.commit()
+    return {"letters": len(pages.letters), "plan": int(pages.plan is not None)}
+
+
 def publish_task_list(
     state: TrialState, tasks: Sequence[StaffTask], links: Mapping[str, str]
 ) -> object:
@@ -116,6 +189,17 @@ def publish_task_list(
         description=f"{state.round_def.title}: det som venter på Helsedirektoratet "
         f"(per {state.as_of.isoformat()}), eldst først",
     )
+
+
+OVERVIEW_WRAP_AT = {"for sent": 18, "venter på oss": 18, "fase": 14, "neste frist": 13}
+"""Characters per line of the overview's columns: the table fits the artifact pane (708 px) of a
+1 280 px window without scrolling sideways; the UI's markdown tables never wrap on their own."""
+
+
+def _cell(text: str, width: int) -> str:
+    """A table cell's text broken into lines (``<br>``) of at most ``width`` characters."""
+    lines = textwrap.wrap(text.replace("|", "/"), width, break_on_hyphens=False)
+    return "<br>".join(lines) or text
 
 
 def overview_markdown(
@@ -136,6 +220,9 @@ def overview_markdown(
     for row in rows:
         knr = row["kommune"].rsplit(" ", 1)[-1]
         name = f"[{row['kommune']}]({artifact_link(case_file_key(knr, round_id), ids)})"
-        cells = [name, row["for sent"], row["venter på oss"], row["fase"], row["neste frist"]]
-        out.append("| " + " | ".join(cell.replace("|", "/") for cell in cells) + " |")
+        cells = [
+            _cell(row[column], OVERVIEW_WRAP_AT[column])
+            for column in ("for sent", "venter på oss", "fase", "neste frist")
+        ]
+        out.append("| " + " | ".join([name, *cells]) + " |")
     return "\n".join(out) + "\n"

@@ -1,7 +1,7 @@
 """The trial's state changes as Prefect events (hendelser): an Event Feed per municipality.
 
 Every change — application received, selected or rejected, letter queued or sent, agreement
-received, participation live, payout held — is emitted after the unit of work committed it, with
+received, participation live, payout paid or held — is emitted after it was committed, with
 the municipality (``sio.kommune.<knr>``, role ``kommune``) and the round (``sio.round.<id>``, role
 ``round``) as related resources: the feed filtered on one resource shows one municipality's
 history. The SQL audit log stays the record (Prefect keeps events for days, not years).
@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from prefect.events import emit_event
 
 from sio_domain.agendas import Agenda
 from sio_domain.trial_state import TrialState
 from tasks.storage.unit_of_work import AppliedAgenda
+
+if TYPE_CHECKING:
+    from tasks.payouts.payout_engine import PayoutResult
 
 LETTER_EVENTS: Mapping[str, str] = {
     "application_received": "sio.application.received",
@@ -168,3 +172,41 @@ def emit_sent(database_url: str, round_id: str, keys: Iterable[str], at: datetim
         )
         for key, knr, kind in rows
     )
+
+
+def payout_events(result: PayoutResult, at: datetime) -> list[dict[str, Any]]:
+    """A paid run's events: ``sio.payout.paid`` per municipality paid, ``sio.payout.held`` per
+    municipality held back (with the reasons), each about that municipality's payout of the quarter.
+
+    Only a run that paid has them: a proposal awaiting approval has changed nothing yet.
+    """
+    if result.status != "paid":
+        return []
+    totals: dict[str, Decimal] = {}
+    counts: dict[str, int] = {}
+    for line in result.lines:
+        totals[line.kommunenummer] = totals.get(line.kommunenummer, Decimal("0.00")) + line.amount
+        counts[line.kommunenummer] = counts.get(line.kommunenummer, 0) + 1
+    events = [
+        domain_event(
+            "sio.payout.paid",
+            round_id=result.round_id,
+            kommunenummer=knr,
+            subject=f"sio.payout.{result.round_id}.{result.run}.{knr}".lower(),
+            occurred=at,
+            payload={"run": result.run, "amount": f"{totals[knr]:.2f}", "lines": counts[knr]},
+        )
+        for knr in sorted(totals)
+    ]
+    events += [
+        domain_event(
+            "sio.payout.held",
+            round_id=result.round_id,
+            kommunenummer=held.kommunenummer,
+            subject=f"sio.payout.{result.round_id}.{result.run}.{held.kommunenummer}".lower(),
+            occurred=at,
+            payload={"run": result.run, "reasons": list(held.reasons)},
+        )
+        for held in sorted(result.held, key=lambda h: h.kommunenummer)
+    ]
+    return events

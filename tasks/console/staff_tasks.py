@@ -9,6 +9,7 @@ key of its own, so each task is escalated once (design decision D).
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
@@ -95,21 +96,51 @@ def tasks_in(session: Session, state: TrialState) -> list[StaffTask]:
     )
 
 
+LINE_BREAK = "  \n"
+"""A hard line break in a table cell: the UI renders each cell as markdown and never wraps it."""
+WRAP_AT = {"kommune": 13, "hva som må gjøres": 26}
+"""Characters per line of the long columns: five columns fit the artifact pane (724 px) of a
+1 280 px window. The task's kind (at most 24 characters) stays on one line, as staff search it."""
+
+
+def wrapped(text: str, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` characters (long words broken too)."""
+    return LINE_BREAK.join(textwrap.wrap(text, width, break_on_hyphens=False)) or text
+
+
+def _working_days(count: int) -> str:
+    return "virkedag" if count == 1 else "virkedager"
+
+
+def form_label(action: str, url: str | None) -> str:
+    """A short link to the form (or run) that does the task; its name when not served."""
+    if url is None:
+        return action.replace("/", "/" + LINE_BREAK)
+    return f"[{'skjema' if action.endswith('/skjema') else 'kjøring'}]({url})"
+
+
 def task_rows(
     tasks: Sequence[StaffTask], state: TrialState, links: Mapping[str, str] | None = None
 ) -> list[dict[str, str]]:
-    """The task list as table rows for staff (bokmål headers), oldest first."""
+    """The task list as table rows for staff (bokmål headers), oldest first.
+
+    ``links`` maps an action (``registrer-signatur/skjema``) to its form's UI path. Cells are
+    short or wrapped, so the table fits the pane without scrolling sideways.
+    """
     links = links or {}
     return [
         {
-            "venter siden": f"{task.since:%d.%m.%Y}",
-            "virkedager": str(task.waited(state.today)),
-            "kommune": f"{state.name(task.kommunenummer)} ({task.kommunenummer})"
-            if task.kommunenummer
-            else "hele runden",
+            "venter siden": f"{task.since:%d.%m.%Y}{LINE_BREAK}"
+            f"{task.waited(state.today)} {_working_days(task.waited(state.today))}",
+            "kommune": wrapped(
+                f"{state.name(task.kommunenummer)} ({task.kommunenummer})"
+                if task.kommunenummer
+                else "hele runden",
+                WRAP_AT["kommune"],
+            ),
             "oppgave": task.kind,
-            "hva som må gjøres": task.what,
-            "skjema": links.get(task.action, task.action),
+            "hva som må gjøres": wrapped(task.what, WRAP_AT["hva som må gjøres"]),
+            "skjema": form_label(task.action, links.get(task.action)),
         }
         for task in tasks
     ]

@@ -633,6 +633,7 @@ def _write(
             "lines": len(result.lines),
             "total_ore": total_ore,
             "held": [held.kommunenummer for held in result.held],
+            "held_reasons": {held.kommunenummer: list(held.reasons) for held in result.held},
             "fingerprint": result.fingerprint,
             "approvals": [
                 {"role": a.role, "name": a.name, "approved_at": a.approved_at.isoformat()}

@@ -12,23 +12,27 @@ from pathlib import Path
 
 import pytest
 
-from deployments.settings import Settings
+from deployments.settings import Settings, load_settings
 from sio_domain.norwegian_calendar import OSLO
+from sio_domain.replanning import ReplanDecision
 from tasks.console.case_files import case_file_markdown, letters_for
-from tasks.console.console_artifacts import overview_markdown
-from tasks.console.domain_events import applied_events
-from tasks.console.staff_tasks import escalate, task_rows, tasks_in
+from tasks.console.console_artifacts import overview_markdown, run_pages
+from tasks.console.domain_events import applied_events, payout_events
+from tasks.console.plan_in_force import remember_published
+from tasks.console.staff_tasks import escalate, held_payouts, task_rows, tasks_in
 from tasks.intake.imports import decide_selection, import_applications, import_contacts
 from tasks.intake.round_files import load_round
 from tasks.mail.mail_delivery import deliver_pending
 from tasks.records.lifecycle_records import record_signature
 from tasks.records.municipality_lookup import registry
+from tasks.records.replanning import record_replan
 from tasks.runs.stage_run import StageRun
 from tasks.runs.stages import decide, run_stage
 from tasks.storage.database import dispose_engine, session_for
 from tasks.storage.tables import OutgoingMail
 from tasks.storage.trial_state import load_trial_state
 from tasks.storage.unit_of_work import unit_of_work
+from tests.integration.test_payout import Trial, stjordal_2016
 
 ROUND = load_round("sio-2016")
 HOBOL, STJORDAL, SPYDEBERG = "0138", "1714", "0123"
@@ -222,3 +226,119 @@ def test_a_case_file_shows_letters_signatures_and_links_from_the_overview(consol
     overview = overview_markdown(state, tasks)
     assert "[Hobøl 0138](/artifacts/key/kommune-0138-sio-2016)" in overview
     assert "(/artifacts/key/oppgaver-sio-2016)" in overview
+
+
+def _select_and_send(url: str, settings: Settings, tmp_path: Path, when: datetime) -> None:
+    selection = tmp_path / "selection.csv"
+    selection.write_text(
+        "kommunenummer,decision,model,decided_by,decided_on\n"
+        f"{HOBOL},selected,A,ministry,2016-01-14\n",
+        encoding="utf-8",
+    )
+    decided = at(date(2016, 1, 14), time(6))
+    decide_selection(selection, round_def=ROUND, database_url=url, now=decided, actor="test")
+    run_stage("selection", StageRun(ROUND, when, settings, "test"))
+    deliver_pending(url, settings, now=when)
+
+
+def test_a_run_that_sent_letters_lists_them_and_an_idle_run_lists_none(console):
+    url, settings, tmp_path = console
+    when = at(date(2016, 1, 14), time(10))
+    _select_and_send(url, settings, tmp_path, when)
+    letters = run_pages(StageRun(ROUND, when, settings, "test")).letters
+    offer = next(row for row in letters if row["type"] == "tilbud om deltakelse")
+    assert list(offer) == ["mottaker", "type", "emne", "nøkkel"]
+    assert offer["mottaker"] == (
+        "Hobøl (0138): contact_person@k0138.kommune.no, chief_executive@k0138.kommune.no"
+    ) or offer["mottaker"] == (
+        "Hobøl (0138): chief_executive@k0138.kommune.no, contact_person@k0138.kommune.no"
+    )
+    with session_for(url) as session:
+        sent = session.exec(
+            __import__("sqlmodel").select(OutgoingMail).where(OutgoingMail.sent_at.is_not(None))  # type: ignore[union-attr]
+        ).all()
+    assert sorted(row["nøkkel"] for row in letters) == sorted(m.key for m in sent)
+    later = at(date(2016, 1, 14), time(11))
+    deliver_pending(url, settings, now=later)  # nothing due: the idle run sends nothing
+    assert run_pages(StageRun(ROUND, later, settings, "test")).letters == []
+
+
+def test_the_plan_page_is_a_new_version_only_when_the_plan_changed(console):
+    url, settings, _ = console
+    when = at(date(2016, 1, 20))
+    pages = run_pages(StageRun(ROUND, when, settings, "test"))
+    assert pages.plan is not None
+    assert "| 08.03.2016–09.03.2016 |  | 1. samling over to dager" in pages.plan
+    assert "| 12.07.2016 | 10.00–11.30 | Statusmøte | A | Hdir | avtales |" in pages.plan
+    assert "Ingen omplanleggingsvedtak." in pages.plan
+    with session_for(url) as session:
+        remember_published(session, ROUND.id, pages.plan_digest, when)
+        session.commit()
+    assert run_pages(StageRun(ROUND, at(date(2016, 1, 21)), settings, "test")).plan is None
+
+    decided = at(date(2016, 2, 1))
+    with session_for(url) as session:
+        state = load_trial_state(session, ROUND, registry(url), decided)
+        record_replan(
+            session,
+            state,
+            ReplanDecision(
+                "move_event",
+                date(2016, 2, 1),
+                "sommerferie",
+                "Helsedirektoratet",
+                target="sio-2016:status_meeting:A:-:-:2016-07",
+                to_start=at(date(2016, 8, 2), time(10)),
+            ),
+            now=decided,
+            actor="test",
+        )
+        session.commit()
+    before = run_pages(StageRun(ROUND, at(date(2016, 1, 31)), settings, "test"))
+    assert before.plan is None  # not decided yet on the 31st: the same plan
+    moved = run_pages(StageRun(ROUND, decided, settings, "test")).plan
+    assert moved is not None
+    assert "| 01.02.2016 | Helsedirektoratet | møte flyttet: sio-2016:status_meeting" in moved
+    assert "| 02.08.2016 | 10.00–11.30 | Statusmøte | A | Hdir | flyttet fra 12.07.2016 |" in moved
+
+
+@pytest.mark.usefixtures("sio_home")
+def test_a_paid_run_emits_paid_and_held_events_and_keeps_the_reasons(tmp_path):
+    url = load_settings().resolved_database_url
+    trial = Trial(url, tmp_path)
+    stjordal_2016(trial, signed=False)
+    held = trial.run("sio-2016", "2016Q2")
+    with session_for(url) as session:
+        [entry] = held_payouts(session, "sio-2016")
+    assert entry.kommunenummer == STJORDAL and entry.reasons == tuple(held.held[0].reasons)
+    events = payout_events(held, held.as_of)
+    assert [(e["event"], e["resource"]["prefect.resource.id"]) for e in events] == [
+        ("sio.payout.held", "sio.payout.sio-2016.2016q2.1714")
+    ]
+    assert events[0]["payload"]["reasons"] == held.held[0].reasons
+    assert {r["prefect.resource.id"] for r in events[0]["related"]} == {
+        "sio.round.sio-2016",
+        "sio.kommune.1714",
+    }
+    trial.sign("sio-2016", STJORDAL, received_on=date(2016, 5, 20))
+    paid = trial.run("sio-2016", "2016Q3")
+    [event] = payout_events(paid, paid.as_of)
+    assert event["event"] == "sio.payout.paid"
+    assert event["payload"]["amount"] == f"{sum(line.amount for line in paid.lines):.2f}"
+    assert event["payload"]["lines"] == len(paid.lines) == 4
+    with session_for(url) as session:
+        assert held_payouts(session, "sio-2016") == []
+    dispose_engine(url)
+
+
+def test_the_task_list_wraps_long_text_and_links_a_short_label(console):
+    url, settings, tmp_path = console
+    state, tasks = _tasks(url, at(date(2015, 12, 10)))
+    [row] = task_rows(tasks, state, {"selection/sio-2016": "/deployments/deployment/x/run"})
+    assert row["skjema"] == "[kjøring](/deployments/deployment/x/run)"
+    assert row["venter siden"] == "01.12.2015  \n7 virkedager"
+    lines = row["hva som må gjøres"].split("  \n")
+    assert len(lines) > 1 and max(len(line) for line in lines) <= 26
+    assert " ".join(lines) == tasks[0].what
+    [unlinked] = task_rows(tasks, state)
+    assert unlinked["skjema"] == "selection/  \nsio-2016"  # not served: the deployment's name
