@@ -138,8 +138,8 @@ def append_line_rows(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
         named = [dict(zip(LINE_ROW_COLUMNS, row, strict=True)) for row in rows]
         connection.execute(insert(table), named)
         return
-    converters = [
-        (index, processor)
+    converters: list[tuple[int, Any, dict[Any, Any]]] = [  # one created_at: converted once
+        (index, processor, {})
         for index, name in enumerate(LINE_ROW_COLUMNS)
         if (processor := table.c[name].type.bind_processor(dialect)) is not None
     ]
@@ -157,11 +157,20 @@ def append_line_rows(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
     connection.exec_driver_sql(f"INSERT INTO ledger_line ({names}) VALUES ({marks})", list(rows))
 
 
-def _converted(row: tuple[Any, ...], converters: list[tuple[int, Any]]) -> tuple[Any, ...]:
+def _converted(
+    row: tuple[Any, ...], converters: list[tuple[int, Any, dict[Any, Any]]]
+) -> tuple[Any, ...]:
     values = list(row)
-    for index, processor in converters:
-        values[index] = processor(values[index])
+    for index, processor, seen in converters:
+        value = values[index]
+        converted = seen.get(value, _UNSEEN)
+        if converted is _UNSEEN:
+            converted = seen[value] = processor(value)
+        values[index] = converted
     return tuple(values)
+
+
+_UNSEEN = object()
 
 
 def record_adjustment(

@@ -268,9 +268,8 @@ def approve_payout(
     quarter = check_run_label(round_def, run)
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now {now.isoformat()} must carry a time zone")
-    registry = load_registry(database_url)
-    context = _Context(round_def, quarter, registry)
-    with session_for(database_url) as session, _without_gc_pauses():
+    with _without_gc_pauses(), session_for(database_url) as session:
+        context = _Context(round_def, quarter, load_registry(database_url))
         queries.lock_round(session, round_def.id)
         if _run_record(session, round_def.id, quarter.label) is not None:
             raise ApprovalRefused(f"--run {quarter.label}: the run is already paid")
