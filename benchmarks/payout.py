@@ -316,9 +316,10 @@ def _participations(url: str, numbers: list[str]) -> None:
 def _floor(url: str, as_of: datetime, lines: list[Any]) -> None:
     """The least SQL a run needs, through the driver: read its inputs, append its lines, commit.
 
-    Reads: the activity as :func:`_activity_floor` aggregates it, the ledger already paid as
-    one net sum per municipality, period and component (with the newest line's id, what a
-    correction points at), and one plain ``SELECT`` of each small input (participations,
+    Reads: the activity as :func:`_activity_floor` aggregates it, the round's ledger lines
+    already paid (id, municipality, period, component, amount and the line each corrects: what
+    settling needs; a plain ``SELECT``, cheaper than summing it in SQL, which has to sort), and one
+    plain ``SELECT`` of each small input (participations,
     signatures, baseline expenditure summed, bank accounts, duties done). Writes: the same
     lines the run writes (same columns and values, ``line_key`` marked so both fit beside each
     other) by the driver's bulk path — ``COPY`` on PostgreSQL, one prepared ``INSERT`` for every
@@ -347,8 +348,8 @@ def _floor(url: str, as_of: datetime, lines: list[Any]) -> None:
         " AND function IN ('234', '253', '254', '261') GROUP BY kommunenummer",
         "SELECT kommunenummer, account FROM bank_account",
         "SELECT kommunenummer, activity_key, done_on FROM activity_status WHERE round_id = :round",
-        "SELECT kommunenummer, period, component, SUM(amount_ore), MAX(id) FROM ledger_line"
-        " WHERE round_id = :round GROUP BY kommunenummer, period, component",
+        "SELECT id, kommunenummer, period, component, amount_ore, corrects FROM ledger_line"
+        " WHERE round_id = :round",
     ]
     with engine_for(url).connect() as connection:
         _activity_rows(connection, as_of)
