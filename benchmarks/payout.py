@@ -19,9 +19,13 @@ reported a few days after each quarter ends. Per scale, in a fresh database and 
   again and writes it); the proposal's own computation is shown beside it;
 - catch-up: the same quarter as one first run in a second database (every advance since 2016Q2
   and a year of ABF in one run — the most lines a run can write);
-- floor: the same aggregation — latest report per municipality, month and service by the as-of,
-  priced by service and year, summed per municipality and quarter — as one raw SQL ``GROUP BY``
-  in the same database, best of three;
+- floor: the least SQL the same run needs, in the same database just before it pays, best of
+  three: the same aggregation — latest report per municipality, month and service by the as-of,
+  priced by service and year, summed per municipality and quarter — as one raw SQL ``GROUP BY``,
+  the ledger already paid summed per municipality, period and component, one plain ``SELECT`` of
+  each small input, and the run's own lines appended through the driver's bulk path (``COPY``
+  on PostgreSQL) and committed (see :func:`_floor`). The catch-up has its own floor, measured
+  the same way in its own database. The activity ``GROUP BY`` alone is shown beside it;
 - memory: the process's peak resident set size (Python, libraries and SQLite's cache included),
   and tracemalloc's peak of Python allocations during one more (dry) run.
 
@@ -92,13 +96,21 @@ def _approved(url: str, quarter: str) -> Any:
     return paid
 
 
-def _paying_approval(url: str, quarter: str) -> tuple[float, float, Any]:
-    """(seconds of the proposal, seconds of the approval that pays, the paid run)."""
+def _paying_approval(url: str, quarter: str) -> tuple[float, float, float, Any]:
+    """(seconds of the proposal, of the approval that pays, of the floor; the paid run).
+
+    The floor is measured between the proposal and the approvals, so it reads the very
+    database the paying approval reads and writes the very lines it writes.
+    """
     from tasks.payouts.payout_engine import approve_payout, run_payout
 
     as_of = _as_of(quarter)
+    proposed: list[Any] = []
     proposal_seconds = _timed(
-        lambda: run_payout(ROUND, quarter, database_url=url, as_of=as_of, **_QUIET)
+        lambda: proposed.append(run_payout(ROUND, quarter, database_url=url, as_of=as_of, **_QUIET))
+    )
+    floor_seconds = _best(
+        lambda: _floor(url, as_of, proposed[0].lines), after=lambda: _undo_floor(url)
     )
     approve_payout(
         ROUND, quarter, role="disponent", name="Dina", database_url=url, now=as_of, **_QUIET
@@ -113,7 +125,8 @@ def _paying_approval(url: str, quarter: str) -> tuple[float, float, Any]:
         )
     )  # fmt: skip
     assert paid[0].status == "paid"
-    return proposal_seconds, pay_seconds, paid[0]
+    assert len(paid[0].lines) == len(proposed[0].lines)
+    return proposal_seconds, pay_seconds, floor_seconds, paid[0]
 
 
 def measure(scale: int, database_url: str | None) -> dict[str, Any]:
@@ -131,7 +144,7 @@ def measure(scale: int, database_url: str | None) -> dict[str, Any]:
         _participations(url, numbers)
         for quarter in HISTORY:
             _approved(url, quarter)
-        proposal_seconds, run_seconds, paid = _paying_approval(url, RUN)
+        proposal_seconds, run_seconds, floor, paid = _paying_approval(url, RUN)
         result: list[Any] = [paid]
         rss_run = _rss_mb()
         rerun = _best(lambda: run_payout(ROUND, RUN, database_url=url, as_of=_as_of(RUN), **_QUIET))
@@ -140,14 +153,14 @@ def measure(scale: int, database_url: str | None) -> dict[str, Any]:
                 ROUND, NEXT_RUN, database_url=url, as_of=_as_of(NEXT_RUN), dry_run=True
             )
         )
-        floor = _best(lambda: _floor(url, _as_of(RUN)))
-        plain = _best(lambda: _floor(url, _as_of(RUN), ranked=False))
+        activity_floor = _best(lambda: _activity_floor(url, _as_of(RUN)))
+        plain = _best(lambda: _activity_floor(url, _as_of(RUN), ranked=False))
         catch_up_url = _fresh(
             f"{database_url}_catchup" if database_url else f"sqlite:///{home / 'catchup.db'}"
         )
         _import(files, catch_up_url)
         _participations(catch_up_url, numbers)
-        _, catch_up_seconds, caught_up = _paying_approval(catch_up_url, RUN)
+        _, catch_up_seconds, catch_up_floor, caught_up = _paying_approval(catch_up_url, RUN)
         catch_up: list[Any] = [caught_up]
         peak_rss = _rss_mb()  # before tracemalloc, whose own bookkeeping costs memory
         tracemalloc.start()
@@ -164,11 +177,13 @@ def measure(scale: int, database_url: str | None) -> dict[str, Any]:
             "run_seconds": round(run_seconds, 3),
             "run_lines": len(result[0].lines),
             "floor_seconds": round(floor, 3),
+            "activity_group_by_seconds": round(activity_floor, 3),
             "plain_group_by_seconds": round(plain, 3),
             "run_over_floor": round(run_seconds / floor, 2),
             "catch_up_seconds": round(catch_up_seconds, 3),
             "catch_up_lines": len(catch_up[0].lines),
-            "catch_up_over_floor": round(catch_up_seconds / floor, 2),
+            "catch_up_floor_seconds": round(catch_up_floor, 3),
+            "catch_up_over_floor": round(catch_up_seconds / catch_up_floor, 2),
             "next_dry_run_seconds": round(next_dry, 3),
             "rerun_seconds": round(rerun, 3),
             "rss_start_mb": round(rss_start, 1),
@@ -298,18 +313,97 @@ def _participations(url: str, numbers: list[str]) -> None:
         session.commit()
 
 
-def _floor(url: str, as_of: datetime, *, ranked: bool = True) -> int:
-    """The same aggregation as one raw SQL GROUP BY: Σ units × price per municipality, quarter.
+def _floor(url: str, as_of: datetime, lines: list[Any]) -> None:
+    """The least SQL a run needs, through the driver: read its inputs, append its lines, commit.
+
+    Reads: the activity as :func:`_activity_floor` aggregates it, the round's ledger lines
+    already paid (id, municipality, period, component, amount and the line each corrects: what
+    settling needs; a plain ``SELECT``, cheaper than summing it in SQL, which has to sort), and one
+    plain ``SELECT`` of each small input (participations,
+    signatures, baseline expenditure summed, bank accounts, duties done). Writes: the same
+    lines the run writes (same columns and values, ``line_key`` marked so both fit beside each
+    other) by the driver's bulk path — ``COPY`` on PostgreSQL, one prepared ``INSERT`` for every
+    row on SQLite — and the commit. :func:`_undo_floor` removes them again, untimed.
+    """
+    from sqlalchemy import text
+
+    from sio_domain.money import to_ore
+    from tasks.payouts.ledger import LINE_ROW_COLUMNS
+    from tasks.storage.database import engine_for
+
+    created_at = datetime.now(UTC)
+    rows = [
+        (
+            f"{line.line_key}:floor", ROUND, line.kommunenummer, line.municipality, line.model,
+            line.run, line.period, line.component, to_ore(line.amount), None, line.basis,
+            created_at,
+        )
+        for line in lines
+    ]  # fmt: skip
+    reads = [
+        'SELECT round_id, kommunenummer, model, start, "end", abf_start FROM participation',
+        "SELECT kommunenummer, party, signed_on, received_on FROM signature"
+        " WHERE round_id = :round",
+        "SELECT kommunenummer, SUM(amount_ore) FROM expenditure WHERE year = 2015"
+        " AND function IN ('234', '253', '254', '261') GROUP BY kommunenummer",
+        "SELECT kommunenummer, account FROM bank_account",
+        "SELECT kommunenummer, activity_key, done_on FROM activity_status WHERE round_id = :round",
+        "SELECT id, kommunenummer, period, component, amount_ore, corrects FROM ledger_line"
+        " WHERE round_id = :round",
+    ]
+    with engine_for(url).connect() as connection:
+        _activity_rows(connection, as_of)
+        for sql in reads:
+            connection.execute(text(sql), {"round": ROUND}).all()
+        names = ", ".join(f'"{name}"' for name in LINE_ROW_COLUMNS)
+        if connection.dialect.name == "postgresql":
+            driver: Any = connection.connection.driver_connection
+            with (
+                driver.cursor() as cursor,
+                cursor.copy(f"COPY ledger_line ({names}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            stamp = str(created_at.replace(tzinfo=None))
+            marks = ", ".join("?" for _ in LINE_ROW_COLUMNS)
+            connection.exec_driver_sql(
+                f"INSERT INTO ledger_line ({names}) VALUES ({marks})",
+                [(*row[:-1], stamp) for row in rows],
+            )
+        connection.commit()
+
+
+def _undo_floor(url: str) -> None:
+    from sqlalchemy import text
+
+    from tasks.storage.database import engine_for
+
+    with engine_for(url).begin() as connection:
+        connection.execute(
+            text("DELETE FROM ledger_line WHERE line_key LIKE :marked"), {"marked": "%:floor"}
+        )
+
+
+def _activity_floor(url: str, as_of: datetime, *, ranked: bool = True) -> int:
+    """The activity aggregation alone, as one raw SQL ``GROUP BY`` (shown beside the floor).
 
     ``ranked=False`` leaves out the latest-report rule (a plain GROUP BY over every report): not
     the same aggregation once a report has been superseded, shown for comparison only.
     """
+    from tasks.storage.database import engine_for
+
+    with engine_for(url).connect() as connection:
+        return _activity_rows(connection, as_of, ranked=ranked)
+
+
+def _activity_rows(connection: Any, as_of: datetime, *, ranked: bool = True) -> int:
+    """Σ units × price per municipality and quarter of the latest reports by ``as_of``."""
     from sqlalchemy import bindparam, text
 
     from sio_domain.financing import unit_prices_in_ore
     from sio_domain.services import SERVICE_CATALOGUE
     from tasks.intake.round_files import load_round
-    from tasks.storage.database import engine_for
     from tasks.storage.tables import UtcDateTime
 
     prices = unit_prices_in_ore(
@@ -340,9 +434,8 @@ def _floor(url: str, as_of: datetime, *, ranked: bool = True) -> int:
         GROUP BY kommunenummer, quarter
         """
     ).bindparams(bindparam("as_of", type_=UtcDateTime()))
-    with engine_for(url).connect() as connection:
-        rows = connection.execute(sql, {"as_of": as_of, "first": "2016-05", "last": "2017-06"})
-        return len(rows.all())
+    rows = connection.execute(sql, {"as_of": as_of, "first": "2016-05", "last": "2017-06"})
+    return len(rows.all())
 
 
 _RANK = """ROW_NUMBER() OVER (PARTITION BY kommunenummer, month, service_code
@@ -379,8 +472,15 @@ def _timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def _best(action: Callable[[], object], times: int = 3) -> float:
-    return min(_timed(action) for _ in range(times))
+def _best(
+    action: Callable[[], object], times: int = 3, after: Callable[[], object] | None = None
+) -> float:
+    best = float("inf")
+    for _ in range(times):
+        best = min(best, _timed(action))
+        if after is not None:
+            after()
+    return best
 
 
 def _rss_mb() -> float:
@@ -397,9 +497,11 @@ def report(results: list[dict[str, Any]]) -> None:
         ("run_seconds", "run s"),
         ("floor_seconds", "floor s"),
         ("run_over_floor", "run/floor"),
+        ("activity_group_by_seconds", "activity GROUP BY s"),
         ("plain_group_by_seconds", "plain GROUP BY s"),
         ("run_lines", "run lines"),
         ("catch_up_seconds", "catch-up s"),
+        ("catch_up_floor_seconds", "catch-up floor s"),
         ("catch_up_over_floor", "catch-up/floor"),
         ("catch_up_lines", "catch-up lines"),
         ("next_dry_run_seconds", "next dry s"),

@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -101,6 +102,75 @@ def ledger_lines(
         LedgerLine(*row[:6], from_ore(row[6]), *row[7:])  # type: ignore[call-arg]
         for row in rows
     ]
+
+
+LINE_ROW_COLUMNS = (
+    "line_key",
+    "round_id",
+    "kommunenummer",
+    "municipality",
+    "model",
+    "run",
+    "period",
+    "component",
+    "amount_ore",
+    "corrects",
+    "basis",
+    "created_at",
+)
+
+
+def append_line_rows(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert ledger rows (values in :data:`LINE_ROW_COLUMNS` order) in the session's transaction.
+
+    Only a payout run appends, and it may write thousands of lines in one run, so this is the
+    driver's bulk path rather than one statement per line: PostgreSQL ``COPY … FROM STDIN`` on
+    the session's own connection, SQLite one prepared ``INSERT`` executed for every row. Both
+    stay inside the run's transaction (all or nothing). Values go through each column's own
+    bind conversion (stored times in UTC), so a line reads back as an ORM insert would store it.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    table: Table = LedgerLineRecord.__table__  # type: ignore[attr-defined]
+    if dialect.name not in ("postgresql", "sqlite"):
+        named = [dict(zip(LINE_ROW_COLUMNS, row, strict=True)) for row in rows]
+        connection.execute(insert(table), named)
+        return
+    converters: list[tuple[int, Any, dict[Any, Any]]] = [  # one created_at: converted once
+        (index, processor, {})
+        for index, name in enumerate(LINE_ROW_COLUMNS)
+        if (processor := table.c[name].type.bind_processor(dialect)) is not None
+    ]
+    if converters:
+        rows = [_converted(row, converters) for row in rows]
+    names = ", ".join(f'"{name}"' for name in LINE_ROW_COLUMNS)
+    if dialect.name == "postgresql":
+        driver: Any = connection.connection.driver_connection  # psycopg's own Connection
+        with driver.cursor() as cursor:
+            with cursor.copy(f"COPY ledger_line ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in LINE_ROW_COLUMNS)
+    connection.exec_driver_sql(f"INSERT INTO ledger_line ({names}) VALUES ({marks})", list(rows))
+
+
+def _converted(
+    row: tuple[Any, ...], converters: list[tuple[int, Any, dict[Any, Any]]]
+) -> tuple[Any, ...]:
+    values = list(row)
+    for index, processor, seen in converters:
+        value = values[index]
+        converted = seen.get(value, _UNSEEN)
+        if converted is _UNSEEN:
+            converted = seen[value] = processor(value)
+        values[index] = converted
+    return tuple(values)
+
+
+_UNSEEN = object()
 
 
 def record_adjustment(

@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from sio_domain.financing import baseline_year, unit_prices_in_ore
@@ -62,7 +62,7 @@ from sio_domain.round_definition import RoundDefinition
 from sio_domain.services import SERVICE_CATALOGUE
 from sio_domain.settlement import line_key
 from tasks.payouts import payout_queries as queries
-from tasks.payouts.ledger import LedgerLine, ledger_lines
+from tasks.payouts.ledger import LedgerLine, append_line_rows, ledger_lines
 from tasks.records.municipality_lookup import registry as load_registry
 from tasks.storage.audit import record_audit
 from tasks.storage.database import session_for
@@ -74,7 +74,6 @@ from tasks.storage.tables import (
 )
 
 Status = Literal["paid", "dry_run", "already_run", "awaiting_approval"]
-_CHUNK = 5000  # lines per INSERT: memory stays flat however many lines a run writes
 Progress = Callable[[float, str], None]
 
 
@@ -271,9 +270,8 @@ def approve_payout(
     quarter = check_run_label(round_def, run)
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now {now.isoformat()} must carry a time zone")
-    registry = load_registry(database_url)
-    context = _Context(round_def, quarter, registry)
-    with session_for(database_url) as session, _without_gc_pauses():
+    with _without_gc_pauses(), session_for(database_url) as session:
+        context = _Context(round_def, quarter, load_registry(database_url))
         queries.lock_round(session, round_def.id)
         if _run_record(session, round_def.id, quarter.label) is not None:
             raise ApprovalRefused(f"--run {quarter.label}: the run is already paid")
@@ -593,28 +591,28 @@ def _write(
     round_def = context.round_def
     now = datetime.now(UTC)
     ids = {key: line_id for line_id, key in _ids_of_corrected(session, result)}
-    table = LedgerLineRecord.__table__  # type: ignore[attr-defined]
+    rows = []
     total_ore = 0
-    for start in range(0, len(result.lines), _CHUNK):
-        rows = [
-            {
-                "line_key": line.line_key,
-                "round_id": round_def.id,
-                "kommunenummer": line.kommunenummer,
-                "municipality": line.municipality,
-                "model": line.model,
-                "run": line.run,
-                "period": line.period,
-                "component": line.component,
-                "amount_ore": to_ore(line.amount),
-                "corrects": ids.get(line.corrects) if line.corrects else None,
-                "basis": line.basis,
-                "created_at": now,
-            }
-            for line in result.lines[start : start + _CHUNK]
-        ]
-        session.execute(insert(table), rows)
-        total_ore += sum(to_ore(line.amount) for line in result.lines[start : start + _CHUNK])
+    for line in result.lines:
+        amount_ore = to_ore(line.amount)
+        total_ore += amount_ore
+        rows.append(
+            (
+                line.line_key,
+                round_def.id,
+                line.kommunenummer,
+                line.municipality,
+                line.model,
+                line.run,
+                line.period,
+                line.component,
+                amount_ore,
+                ids.get(line.corrects) if line.corrects else None,
+                line.basis,
+                now,
+            )
+        )
+    append_line_rows(session, rows)
     record = _run_record(session, round_def.id, result.run)
     assert record is not None
     record.finished_at = now

@@ -350,14 +350,18 @@ def duties_done(session: Session, round_id: str) -> dict[str, dict[str, date]]:
     from the day the directorate received it: staff record both after the fact.
     """
     rows = session.exec(
-        select(ActivityStatus).where(
+        select(
+            col(ActivityStatus.kommunenummer),
+            col(ActivityStatus.activity_key),
+            col(ActivityStatus.done_on),
+        ).where(
             col(ActivityStatus.round_id) == round_id,
             col(ActivityStatus.activity_key).startswith("annual_report:"),
         )
     ).all()
     done: dict[str, dict[str, date]] = {}
-    for row in rows:
-        done.setdefault(row.kommunenummer, {})[row.activity_key] = row.done_on
+    for number, key, done_on in rows:
+        done.setdefault(number, {})[key] = done_on
     return done
 
 

@@ -245,6 +245,29 @@ def test_a_second_run_of_the_same_quarter_adds_nothing(db: Trial) -> None:
     assert [line.line_key for line in again.lines] == [line.line_key for line in first.lines]
 
 
+def test_lines_written_in_bulk_read_back_exactly_as_the_run_paid_them(db: Trial) -> None:
+    stjordal_2016(db)
+    before = datetime.now(UTC)
+    paid = db.run("sio-2016", "2016Q3")
+    after = datetime.now(UTC)
+    with session_for(db.url) as session:
+        rows = session.exec(select(LedgerLineRecord).order_by(LedgerLineRecord.id)).all()
+        stored = [
+            (r.line_key, r.kommunenummer, r.municipality, r.model, r.run, r.period, r.component)
+            + (r.amount_ore, r.corrects, r.basis)
+            for r in rows
+        ]
+        assert stored == [
+            (line.line_key, line.kommunenummer, line.municipality, line.model, line.run)
+            + (line.period, line.component, int(line.amount * 100), None, line.basis)
+            for line in paid.lines
+        ]
+        stamps = {row.created_at for row in rows}
+    assert len(stamps) == 1  # one run, one instant
+    (stamp,) = stamps
+    assert stamp.tzinfo == UTC and before <= stamp <= after
+
+
 def test_two_runs_of_one_quarter_at_the_same_time_pay_once(db: Trial) -> None:
     """Two approved runs of one quarter at once (CLI and flow): one pays, one finds it paid."""
     stjordal_2016(db)
