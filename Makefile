@@ -4,6 +4,8 @@
 PYTHON = python3
 VENV = .venv
 PYTEST_ARGS =
+# Two workers, each taking whole modules (module-scoped set-ups run once); 0 runs in one process.
+PYTEST_WORKERS = 2
 SIO_UP_ARGS =
 
 run: install
@@ -13,7 +15,7 @@ test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy --strict sio_domain tasks
 	bash .ci/services.sh
-	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 install: $(VENV)/.installed
 

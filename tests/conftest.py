@@ -1,14 +1,17 @@
-"""Shared fixtures: a private PostgreSQL cluster, a recording SMTP server, an isolated SIO_HOME."""
+"""Shared fixtures: a private PostgreSQL cluster, a recording SMTP server, an isolated SIO_HOME,
+and a schema migrated once per session that new SQLite files in this process start from."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tasks.storage import database
 from tests.support.postgres_binaries import MISSING_BINARIES, find_server_bin_dir
 from tests.support.postgres_server import PostgresCluster
 from tests.support.smtp_server import RecordingSmtpServer
@@ -23,6 +26,13 @@ SIO_SETTINGS_FROM_OUTSIDE = (
     "SIO_MAIL_FROM",
 )
 POSTGRES_FIXTURES = {"postgres_cluster", "postgres_url", "fresh_postgres_url"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "migrates: runs Alembic itself on new SQLite files (no copy of the session's template)",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -87,3 +97,59 @@ def sio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in SIO_SETTINGS_FROM_OUTSIDE:
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file that Alembic migrated to head once for the whole session."""
+    path = tmp_path_factory.mktemp("schema-template") / "sio.db"
+    url = f"sqlite:///{path}"
+    database.upgrade(url)
+    database.dispose_engine(url)  # checkpoints the WAL: the one file is the whole database
+    return path
+
+
+@pytest.fixture(autouse=True)
+def new_sqlite_files_start_migrated(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, sqlite_template: Path
+) -> None:
+    """An SQLite file that does not exist yet is, on first use in this process, a copy of the
+    session's migrated template instead of a fresh Alembic run (about half a second each).
+
+    Only the file's origin changes: ``ensure_upgraded`` still checks its revision. Existing
+    files (an older schema, a damaged file) and other databases go through Alembic as before; so
+    do every ``sio`` subprocess and every test marked ``migrates`` (the migrations' own tests).
+    """
+    if request.node.get_closest_marker("migrates"):
+        return
+    migrate = database.ensure_upgraded
+
+    def ensure_upgraded(url: str) -> None:
+        with database._guard:
+            target = _new_sqlite_file(url)
+            if target is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(sqlite_template, target)
+            migrate(url)
+
+    monkeypatch.setattr(database, "ensure_upgraded", ensure_upgraded)
+
+
+def _new_sqlite_file(url: str) -> Path | None:
+    """The file of a file-backed SQLite URL this process has not migrated and that is absent."""
+    from sqlalchemy import make_url
+
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or name in ("", ":memory:")
+        or name.startswith("file:")
+        or parsed.query.get("mode") == "memory"
+        or url in database._upgraded
+    ):
+        return None
+    path = Path(name)
+    if path.exists() or url in database._engines:
+        return None
+    return path

@@ -113,6 +113,7 @@ def test_bad_input_is_refused_with_one_line(
     assert done.stdout == ""
 
 
+@pytest.mark.usefixtures("reporting_to_prefect_server")  # one Prefect server for the session
 def test_through_prefect_the_summary_equals_the_in_process_one(sio_home: Path):
     args = ("simulate", "sio-2016", "--until", "2015-11-24", "--format", "json")
     in_process = sio(*args, home=sio_home)

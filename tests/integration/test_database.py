@@ -27,6 +27,7 @@ from tasks.storage.database import (
 )
 from tasks.storage.tables import MunicipalityRecord
 
+pytestmark = pytest.mark.migrates  # first use must run Alembic, not copy a template
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 OSLO_SUMMER = timezone(timedelta(hours=2))
 
