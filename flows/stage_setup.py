@@ -22,25 +22,17 @@ from sio_domain.agendas import Agenda
 from sio_domain.instants import parse_as_of
 from sio_domain.trial_state import TrialState
 from tasks.intake.round_files import load_round
-from tasks.runs.stage_due import StageDue, stage_due
-from tasks.runs.stage_run import StageRun, StageSummary
+from tasks.runs.stage_due import StageDue, stage_due, worth_publishing
+from tasks.runs.stage_run import NO_MAIL, StageRun, StageSummary, stage_result, stage_run_title
 from tasks.runs.stages import decide, summarise
 from tasks.storage.unit_of_work import AppliedAgenda, unit_of_work
-
-NO_MAIL: dict[str, int] = {"sent": 0, "skipped": 0}
-"""A delivery that found nothing to send."""
 
 
 def stage_run_name(stage: str) -> Any:
     """A flow-run name function: ``reminders · sio-2016 · 1714 · 2016-01-12T09:00+01:00``."""
 
     def name() -> str:
-        parameters = flow_run.parameters or {}
-        parts = [stage, str(parameters.get("round_ref", "?"))]
-        if parameters.get("kommune"):
-            parts.append(str(parameters["kommune"]))
-        parts.append(str(parameters.get("as_of") or "now"))
-        return " · ".join(parts)
+        return stage_run_title(stage, flow_run.parameters or {})
 
     return name
 
@@ -126,13 +118,7 @@ def publish_changes(
 ) -> None:
     """Publish (a task run) when the run changed or sent anything, has rows or notes for staff,
     or a staff task is due to be escalated (the publish step escalates it)."""
-    if (
-        summary.changed_anything
-        or summary.rows
-        or summary.notes
-        or any(mail.values())
-        or due.escalations
-    ):
+    if worth_publishing(due, summary, mail):
         publish(run, summary)
 
 
@@ -223,16 +209,7 @@ def _publish(run: StageRun, summary: StageSummary) -> None:
 
 def result_of(summary: StageSummary, mail: dict[str, int] | None = None) -> dict[str, Any]:
     """The flow's return value: JSON-friendly, shown by ``sio run``."""
-    return {
-        "stage": summary.stage,
-        "round": summary.round_id,
-        "as_of": summary.as_of,
-        "queued_mail": summary.queued_mail,
-        "mail": mail or {},
-        "waiting_for_input": summary.waiting_for_input,
-        "notes": summary.notes,
-        "rows": summary.rows,
-    }
+    return stage_result(summary, mail)
 
 
 def deliver_mail(run: StageRun) -> dict[str, int]:

@@ -31,7 +31,8 @@ class ServerUnavailable(RuntimeError):
 
 
 def configure(settings: Settings) -> None:
-    """Set Prefect's home and result storage under SIO_HOME unless the user chose otherwise."""
+    """Set Prefect's home and result storage under SIO_HOME unless the user chose otherwise, and
+    send ``SIO_API_AUTH`` as Prefect's API credentials (the same string ``sio up`` requires)."""
     home = settings.home / "prefect"
     os.environ.setdefault("PREFECT_HOME", str(home))
     os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(home / "storage"))
@@ -40,6 +41,8 @@ def configure(settings: Settings) -> None:
     os.environ.setdefault(
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
     )
+    if settings.api_auth is not None:  # the credentials `sio up` asks its clients for
+        os.environ.setdefault("PREFECT_API_AUTH_STRING", settings.api_auth.get_secret_value())
     home.mkdir(parents=True, exist_ok=True)
 
 

@@ -7,9 +7,12 @@ import signal
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from tasks.runs.stage_run import StageRun
 
 from sio_cli.errors import reported_errors
 
@@ -57,8 +60,8 @@ def run(
 
             if flow not in FLOW_NAMES:
                 raise ValueError(f"FLOW: {flow!r} is not a flow ({', '.join(FLOW_NAMES)})")
-            load_round(round_ref)
-            parse_as_of(as_of, now=datetime.now().astimezone())
+            round_def = load_round(round_ref)
+            instant = parse_as_of(as_of, now=datetime.now().astimezone())
             if flow == "payout" and run_label is not None:
                 from tasks.payouts.payout_engine import check_run_label
 
@@ -71,10 +74,6 @@ def run(
                 server = choose_server()
             except ServerUnavailable as error:
                 raise ValueError(str(error)) from None
-            from prefect import tags
-
-            from flows.catalogue import flow_named
-
             parameters: dict[str, object] = {
                 "round_ref": round_ref,
                 "as_of": as_of,
@@ -83,6 +82,20 @@ def run(
             if flow == "payout":
                 parameters = {"round_ref": round_ref, "run": run_label, "as_of": as_of}
             labels = [f"round:{round_ref}"] + ([f"kommune:{kommune}"] if kommune else [])
+            if flow in IDLE_RECORDED and server != "temporary":
+                from tasks.runs.stage_run import StageRun
+
+                stage_run = StageRun(round_def, instant, settings, f"sio run {flow}", kommune)
+                idle = _recorded_if_idle(flow, stage_run, parameters, labels)
+                if idle is not None:
+                    typer.echo(json.dumps(idle, ensure_ascii=False, indent=1, default=str))
+                    if _run_as_command():
+                        _exit_at_once(0)
+                    return
+            from prefect import tags
+
+            from flows.catalogue import flow_named
+
             chosen = flow_named(flow)
             plain_parameters()
             # Everything imported is long-lived: keep it out of the collector's way for the run.
@@ -95,6 +108,52 @@ def run(
     typer.echo(json.dumps(result, ensure_ascii=False, indent=1, default=str))
     if server != "temporary" and _run_as_command():
         drain_and_exit(0)  # nothing of ours left to stop: skip interpreter shut-down
+
+
+IDLE_RECORDED = frozenset(
+    {"application-deadline", "signing", "gatherings", "go-live", "status-meetings", "reminders"}
+)
+"""The stages whose run with nothing due is recorded without the flow engine: each decides first
+and then only queues, delivers and publishes (the selection waits for a form, the payout for its
+approvals: they always run as flows)."""
+
+
+def _recorded_if_idle(
+    flow: str, stage_run: StageRun, parameters: dict[str, object], labels: list[str]
+) -> dict[str, object] | None:
+    """Decide what is due; when nothing is, record the finished run in Prefect and return its
+    outcome (the value the flow would have returned), else None: the flow runs as usual."""
+    import os
+
+    from sio_cli.recorded_runs import PrefectApiError, record_idle_run
+    from tasks.runs.stage_due import idle_message, idle_outcome, stage_due
+    from tasks.runs.stage_run import stage_run_title
+
+    due = stage_due(flow, stage_run)
+    outcome = idle_outcome(stage_run, due)
+    if outcome is None:
+        return None
+    try:
+        record_idle_run(
+            os.environ["PREFECT_API_URL"],
+            flow_name=flow,
+            run_name=stage_run_title(flow, parameters),
+            parameters=parameters,
+            tags=labels,
+            message=idle_message(flow, stage_run),
+        )
+    except PrefectApiError as error:
+        raise ValueError(str(error)) from None
+    return outcome
+
+
+def _exit_at_once(code: int) -> None:
+    """End a finished ``sio run`` without interpreter shut-down (nothing of ours is left open)."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _check_kommune(kommune: str, database_url: str) -> None:

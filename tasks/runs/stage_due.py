@@ -6,12 +6,17 @@ the later steps have work: letters to queue or facts to record (the agenda), mai
 outbox for a delivery at the instant, and staff tasks waited long enough to be escalated (design
 decision D: each task is escalated once, under its own outbox key). A step without work is not
 run; nothing it would have written is lost, because it would have written nothing.
+
+A run whose decision leaves every later step without work is *idle* (`idle_outcome`): ``sio run``
+then records it in Prefect as a finished run without starting Prefect's flow engine in its own
+process, and the flow itself runs no step after the decision. Both read the same rule here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -21,10 +26,10 @@ from sio_domain.staff_tasks import StaffTask, due_escalations, escalation_key
 from sio_domain.trial_state import TrialState
 from tasks.console.staff_tasks import tasks_in
 from tasks.mail.outbox import pending
-from tasks.runs.stage_run import StageRun
-from tasks.runs.stages import decide
+from tasks.runs.stage_run import NO_MAIL, StageRun, StageSummary, stage_result
+from tasks.runs.stages import decide, summarise
 from tasks.storage.tables import OutgoingMail
-from tasks.storage.unit_of_work import unit_of_work
+from tasks.storage.unit_of_work import AppliedAgenda, unit_of_work
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,41 @@ def unescalated(
         return ()
     queued = set(session.exec(select(OutgoingMail.key).where(col(OutgoingMail.key).in_(keys))))
     return tuple(key for key in keys if key not in queued)
+
+
+def worth_publishing(due: StageDue, summary: StageSummary, mail: dict[str, int]) -> bool:
+    """True when the run's summary and the round's console are worth publishing again: the run
+    changed or sent anything, has rows or notes for staff, or a staff task is due to be
+    escalated (the publish step escalates it)."""
+    return bool(
+        summary.changed_anything
+        or summary.rows
+        or summary.notes
+        or any(mail.values())
+        or due.escalations
+    )
+
+
+def idle_outcome(run: StageRun, due: StageDue) -> dict[str, Any] | None:
+    """The run's return value when nothing after the decision has work, else None.
+
+    Nothing to queue or record, no mail waiting for a delivery at the instant, and nothing to
+    publish: the flow would skip its queue, delivery and publish steps, so the decision's summary
+    is the run's whole outcome.
+    """
+    if due.to_apply or due.mail_waiting:
+        return None
+    summary = summarise(run, due.agenda, AppliedAgenda())
+    if worth_publishing(due, summary, NO_MAIL):
+        return None
+    return stage_result(summary, dict(NO_MAIL))
+
+
+def idle_message(stage: str, run: StageRun) -> str:
+    """What an idle run found, for staff (bokmål): the stage, round, municipality and instant."""
+    scope = f"{run.round_def.id}, kommune {run.kommune}" if run.kommune else run.round_def.id
+    instant = run.as_of.strftime("%d.%m.%Y %H:%M")
+    return (
+        f"Ingenting forfaller i {stage} for {scope} per {instant}: "
+        "ingen brev å sende, ingen post venter i utboksen, ingen oppgave å eskalere."
+    )

@@ -52,3 +52,34 @@ class StageSummary:
 
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+
+NO_MAIL: dict[str, int] = {"sent": 0, "skipped": 0}
+"""A delivery that found nothing to send."""
+
+
+def stage_run_title(stage: str, parameters: dict[str, Any]) -> str:
+    """A stage run's name in the Prefect UI: ``reminders · sio-2016 · 1714 · 2016-01-12T09:00``.
+
+    The stage, the round, the municipality when the run is for one, and the instant as given
+    (``now`` when none was): the same for a run of the flow and for a run recorded without it.
+    """
+    parts = [stage, str(parameters.get("round_ref", "?"))]
+    if parameters.get("kommune"):
+        parts.append(str(parameters["kommune"]))
+    parts.append(str(parameters.get("as_of") or "now"))
+    return " · ".join(parts)
+
+
+def stage_result(summary: StageSummary, mail: dict[str, int] | None = None) -> dict[str, Any]:
+    """A stage run's return value: JSON-friendly, shown by ``sio run``."""
+    return {
+        "stage": summary.stage,
+        "round": summary.round_id,
+        "as_of": summary.as_of,
+        "queued_mail": summary.queued_mail,
+        "mail": mail or {},
+        "waiting_for_input": summary.waiting_for_input,
+        "notes": summary.notes,
+        "rows": summary.rows,
+    }

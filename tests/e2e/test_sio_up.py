@@ -449,3 +449,70 @@ def test_sio_up_lists_the_coming_dated_runs_of_a_round_ahead_once(tmp_path):
     finally:
         for process in processes:
             _stop_sio_up(process)
+
+
+IDLE_AS_OF = "2015-09-01T09:00"  # before the invitation: nothing due, no mail waiting
+
+
+def _sio_run(env: dict[str, str], base: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sio_cli", "run", *args],
+        cwd=ROOT,
+        env=dict(env, PREFECT_API_URL=base),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_an_idle_stage_run_is_recorded_as_a_completed_run_of_the_served_flow(sio_up):
+    base, _, env, deployments = sio_up
+    done = _sio_run(env, base, "reminders", "--round", "sio-2016", "--as-of", IDLE_AS_OF)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "stage": "reminders",
+        "round": "sio-2016",
+        "as_of": "2015-09-01T09:00:00+02:00",
+        "queued_mail": 0,
+        "mail": {"sent": 0, "skipped": 0},
+        "waiting_for_input": False,
+        "notes": [],
+        "rows": [],
+    }
+    name = f"reminders · sio-2016 · {IDLE_AS_OF}"
+    [run] = _api(base, "/flow_runs/filter", {"flow_runs": {"name": {"any_": [name]}}})
+    served = {
+        _api(base, f"/flows/{d['flow_id']}")["name"]: d["flow_id"]  # type: ignore[index]
+        for d in deployments
+        if d["name"] == "sio-2016"
+    }
+    assert run["flow_id"] == served["reminders"]  # beside the deployment's own runs in the UI
+    assert run["state_type"] == "COMPLETED"
+    message = run["state"]["message"]
+    assert message.startswith("Ingenting forfaller i reminders for sio-2016 per 01.09.2015 09:00")
+    assert run["tags"] == ["round:sio-2016"]
+    assert run["parameters"] == {"round_ref": "sio-2016", "as_of": IDLE_AS_OF, "kommune": None}
+    assert run["start_time"] and run["end_time"] and run["run_count"] == 1
+    assert _api(base, "/task_runs/filter", {"flow_runs": {"id": {"any_": [run["id"]]}}}) == []
+    assert _logs(base, run["id"]) == message
+
+    # For one municipality the name and tags say so, as the flow's own would.
+    one = _sio_run(
+        env, base, "status-meetings", "--round", "sio-2016", "--as-of", IDLE_AS_OF,
+        "--kommune", "1714",
+    )  # fmt: skip
+    assert one.returncode == 0, one.stderr
+    named = f"status-meetings · sio-2016 · 1714 · {IDLE_AS_OF}"
+    [run] = _api(base, "/flow_runs/filter", {"flow_runs": {"name": {"any_": [named]}}})
+    assert run["tags"] == ["round:sio-2016", "kommune:1714"]
+    assert "for sio-2016, kommune 1714 per" in run["state"]["message"]
+
+
+def test_an_idle_run_without_the_served_api_s_credentials_is_one_line(sio_up):
+    base, _, env, _ = sio_up
+    without = {k: v for k, v in env.items() if k != "SIO_API_AUTH"}
+    refused = _sio_run(without, base, "reminders", "--round", "sio-2016", "--as-of", IDLE_AS_OF)
+    assert refused.returncode == 1
+    [line] = refused.stderr.strip().splitlines()
+    assert "Prefect API" in line and "401" in line and "Traceback" not in refused.stderr

@@ -7,15 +7,18 @@ to staff — which the publish step does — and once escalated that letter wait
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
 
 from deployments.settings import Settings
+from sio_domain.agendas import Agenda
 from sio_domain.norwegian_calendar import OSLO
 from tasks.console.staff_tasks import escalate, tasks_in
 from tasks.intake.imports import import_applications, import_contacts
 from tasks.intake.round_files import load_round
-from tasks.runs.stage_due import stage_due
+from tasks.mail.mail_delivery import deliver_pending
+from tasks.runs.stage_due import idle_outcome, stage_due
 from tasks.runs.stage_run import StageRun
 from tasks.storage.database import dispose_engine
 from tasks.storage.unit_of_work import unit_of_work
@@ -28,9 +31,8 @@ def at(day: date) -> datetime:
     return datetime.combine(day, time(9), tzinfo=OSLO)
 
 
-def test_an_idle_sweep_has_nothing_to_apply_or_send_but_sees_the_escalation_due(
-    sio_home: Path, tmp_path: Path
-):
+def _three_applied(sio_home: Path, tmp_path: Path) -> str:
+    """The database URL of a round 2016 where the three municipalities applied on 19.11.2015."""
     url = f"sqlite:///{sio_home / 'sio.db'}"
     contacts, applications = tmp_path / "contacts.csv", tmp_path / "applications.csv"
     contacts.write_text(
@@ -46,6 +48,13 @@ def test_an_idle_sweep_has_nothing_to_apply_or_send_but_sees_the_escalation_due(
     imported = at(date(2015, 11, 20))
     import_contacts(contacts, database_url=url, now=imported, actor="test")
     import_applications(applications, round_def=ROUND, database_url=url, now=imported, actor="test")
+    return url
+
+
+def test_an_idle_sweep_has_nothing_to_apply_or_send_but_sees_the_escalation_due(
+    sio_home: Path, tmp_path: Path
+):
+    url = _three_applied(sio_home, tmp_path)
     settings = Settings(home=sio_home, database_url=url)
     run = StageRun(ROUND, at(date(2016, 1, 21)), settings, "test")
 
@@ -68,4 +77,54 @@ def test_an_idle_sweep_has_nothing_to_apply_or_send_but_sees_the_escalation_due(
 
     after = stage_due("reminders", run)
     assert after.escalations == () and after.mail_waiting == 1
+    dispose_engine(url)
+
+
+def test_a_run_is_idle_only_when_no_later_step_has_work(sio_home: Path, tmp_path: Path):
+    """``sio run`` records an idle run without the flow: every reason to run a later step
+    (letters, waiting mail, an escalation, rows or notes for staff) must make it not idle."""
+    url = _three_applied(sio_home, tmp_path)
+    settings = Settings(home=sio_home, database_url=url)
+
+    receipts = StageRun(ROUND, at(date(2015, 11, 20)), settings, "test")
+    due = stage_due("application-deadline", receipts)
+    assert due.agenda.letters and idle_outcome(receipts, due) is None  # receipts to queue
+    letters_only = replace(due, agenda=replace(due.agenda, rows=(), notes=(), facts=()))
+    assert idle_outcome(receipts, letters_only) is None
+
+    run = StageRun(ROUND, at(date(2016, 1, 21)), settings, "test")
+    due = stage_due("reminders", run)
+    assert not due.to_apply and due.mail_waiting == 0 and due.escalations
+    assert idle_outcome(run, due) is None  # the selection is to be escalated to staff
+    with unit_of_work(url) as uow:
+        state = uow.state(ROUND, run.as_of)
+        escalate(
+            uow.session,
+            ROUND,
+            tasks_in(uow.session, state),
+            today=state.today,
+            now=run.as_of,
+            staff_address=settings.staff_address,
+        )
+        uow.commit()
+    waiting = stage_due("reminders", run)
+    assert waiting.mail_waiting == 1 and idle_outcome(run, waiting) is None  # to deliver
+
+    deliver_pending(url, settings, now=run.as_of)
+    idle = stage_due("reminders", run)
+    assert idle_outcome(run, idle) == {
+        "stage": "reminders",
+        "round": "sio-2016",
+        "as_of": "2016-01-21T09:00:00+01:00",
+        "queued_mail": 0,
+        "mail": {"sent": 0, "skipped": 0},
+        "waiting_for_input": False,
+        "notes": [],
+        "rows": [],
+    }
+    # A note or a row for staff alone is worth publishing: not idle either.
+    noted = replace(idle, agenda=Agenda("reminders", notes=("1714: merknad",)))
+    assert idle_outcome(run, noted) is None
+    row = replace(idle, agenda=Agenda("reminders", rows=({"kommunenummer": "1714"},)))
+    assert idle_outcome(run, row) is None
     dispose_engine(url)
