@@ -24,7 +24,7 @@ from sio_domain.trial_state import TrialState
 from tasks.intake.round_files import load_round
 from tasks.runs.stage_due import StageDue, stage_due, worth_publishing
 from tasks.runs.stage_run import NO_MAIL, StageRun, StageSummary, stage_result, stage_run_title
-from tasks.runs.stages import decide, summarise
+from tasks.runs.stages import summarise
 from tasks.storage.unit_of_work import AppliedAgenda, unit_of_work
 
 
@@ -48,19 +48,6 @@ def prepare(stage: str, round_ref: str, as_of: str | None, kommune: str | None) 
         actor=actor,
         kommune=kommune,
     )
-
-
-@task(name="load-state", cache_policy=NO_CACHE)
-def load_state(run: StageRun) -> TrialState:
-    """The round as it stood at the run's instant: only what was known then."""
-    with unit_of_work(run.database_url) as uow:
-        return uow.state(run.round_def, run.as_of)
-
-
-@task(name="what-is-due", cache_policy=NO_CACHE)
-def _decide(stage: str, run: StageRun, state: TrialState) -> Agenda:
-    """The stage's letters and changes due at the run's instant (pure rules)."""
-    return decide(stage, state, run.kommune)
 
 
 @task(name="queue-and-record", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
@@ -123,17 +110,9 @@ def publish_changes(
 
 
 def stage_steps(stage: str, run: StageRun) -> StageSummary:
-    """Load, decide, queue and record — each a task run named after the stage and round — for a
-    flow that decides after waiting for input (the selection); the lifecycle stages decide first
-    (`what_is_due`) and skip what has nothing to do."""
-    label = f"{run.round_def.id} · {run.as_of.isoformat()}"
-    state = load_state.with_options(task_run_name=f"load-state · {label}")(quote(run))
-    agenda = _decide.with_options(task_run_name=f"what-is-due · {stage} · {label}")(
-        stage, quote(run), quote(state)
-    )
-    return queue_and_record.with_options(task_run_name=f"queue-and-record · {stage} · {label}")(
-        quote(run), quote(state), quote(agenda)
-    )
+    """Decide, then queue and record, as a lifecycle stage does, for a flow that decides only
+    after waiting for input (the selection)."""
+    return queue_due(run, what_is_due(stage, run))
 
 
 @task(

@@ -146,6 +146,24 @@ def task_rows(
     ]
 
 
+def escalations_to_queue(
+    session: Session, round_def: RoundDefinition, tasks: Sequence[StaffTask], *, today: date
+) -> list[tuple[StaffTask, str]]:
+    """The tasks due to be escalated ``today`` with their outbox keys, less those escalated
+    already: each task waited ``staff.escalate_after_working_days`` working days is escalated
+    once, under its own key (design decision D). What a run's decision reports as due and what
+    `escalate` queues are this one list."""
+    limit = round_def.staff.escalate_after_working_days
+    due = [
+        (task, escalation_key(round_def.id, task)) for task in due_escalations(tasks, today, limit)
+    ]
+    if not due:
+        return []
+    keys = [key for _task, key in due]
+    queued = set(session.exec(select(OutgoingMail.key).where(col(OutgoingMail.key).in_(keys))))
+    return [(task, key) for task, key in due if key not in queued]
+
+
 def escalate(
     session: Session,
     round_def: RoundDefinition,
@@ -159,10 +177,8 @@ def escalate(
 
     Returns the outbox keys added by this call (a key already there adds nothing).
     """
-    limit = round_def.staff.escalate_after_working_days
     added = []
-    for task in due_escalations(tasks, today, limit):
-        key = escalation_key(round_def.id, task)
+    for task, key in escalations_to_queue(session, round_def, tasks, today=today):
         subject = f"Oppgave venter i {task.waited(today)} virkedager: {task.kind}"
         body = (
             f"{round_def.title}\n\n{task.what}\n\nVentet siden {task.since:%d.%m.%Y}. "

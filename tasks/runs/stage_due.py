@@ -18,17 +18,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from sio_domain.agendas import Agenda
 from sio_domain.round_definition import RoundDefinition
-from sio_domain.staff_tasks import StaffTask, due_escalations, escalation_key
+from sio_domain.staff_tasks import StaffTask
 from sio_domain.trial_state import TrialState
-from tasks.console.staff_tasks import tasks_in
+from tasks.console.staff_tasks import escalations_to_queue, tasks_in
 from tasks.mail.outbox import pending
 from tasks.runs.stage_run import NO_MAIL, StageRun, StageSummary, stage_result
 from tasks.runs.stages import decide, summarise
-from tasks.storage.tables import OutgoingMail
 from tasks.storage.unit_of_work import AppliedAgenda, unit_of_work
 
 
@@ -64,17 +63,8 @@ def stage_due(stage: str, run: StageRun) -> StageDue:
 def unescalated(
     session: Session, round_def: RoundDefinition, tasks: list[StaffTask], *, today: date
 ) -> tuple[str, ...]:
-    """The escalation keys that ``tasks.console.staff_tasks.escalate`` would queue ``today``.
-
-    The same rule (waited ``staff.escalate_after_working_days`` working days) and the same key;
-    a key already in the outbox is escalated already.
-    """
-    limit = round_def.staff.escalate_after_working_days
-    keys = [escalation_key(round_def.id, task) for task in due_escalations(tasks, today, limit)]
-    if not keys:
-        return ()
-    queued = set(session.exec(select(OutgoingMail.key).where(col(OutgoingMail.key).in_(keys))))
-    return tuple(key for key in keys if key not in queued)
+    """The escalation keys that ``tasks.console.staff_tasks.escalate`` would queue ``today``."""
+    return tuple(key for _task, key in escalations_to_queue(session, round_def, tasks, today=today))
 
 
 def worth_publishing(due: StageDue, summary: StageSummary, mail: dict[str, int]) -> bool:
