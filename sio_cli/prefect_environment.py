@@ -105,14 +105,32 @@ def quick_runs() -> Iterator[None]:
         yield
 
 
+TESTED_PREFECT = "3.8."
+"""The Prefect releases whose internals ``plain_parameters`` and ``drain_and_exit`` were measured
+and tested against (``pyproject.toml`` pins one). With any other, both step aside and Prefect
+runs as it comes: slower, never wrong."""
+
+
+def tested_prefect(version: str | None = None) -> bool:
+    """True when the installed Prefect (or ``version``) is one these shortcuts were tested on."""
+    if version is None:
+        import prefect
+
+        version = prefect.__version__
+    return version.startswith(TESTED_PREFECT)
+
+
 def plain_parameters() -> None:
     """Send flow parameters that are plain JSON values (every stage's: round, instant,
     municipality) to the API as they are.
 
     Prefect passes each parameter through FastAPI's ``jsonable_encoder``, which returns such a
     value unchanged — but importing it (FastAPI and Starlette) cost an idle ``sio run`` about a
-    sixth of its time. Any other value still goes through Prefect's own serialisation.
+    sixth of its time. Any other value still goes through Prefect's own serialisation; with an
+    untested Prefect release, every value does.
     """
+    if not tested_prefect():
+        return
     from prefect.flows import Flow
 
     original = Flow.serialize_parameters
@@ -136,11 +154,16 @@ def drain_and_exit(code: int = 0) -> None:
 
     Only for a run against a server this process did not start: interpreter shut-down (tearing
     down Prefect's threads, loops and every module) cost a finished ``sio run`` about 0.5 s.
+    With an untested Prefect release it returns and the process ends the normal way.
     """
     import sys
 
-    from prefect._internal.concurrency.services import QueueService
-
+    if not tested_prefect():
+        return  # the interpreter's own shut-down drains Prefect's services
+    try:
+        from prefect._internal.concurrency.services import QueueService
+    except ImportError:
+        return
     try:
         QueueService.drain_all(timeout=10)
     finally:
