@@ -133,17 +133,23 @@ def _recorded_if_idle(
     outcome = idle_outcome(stage_run, due)
     if outcome is None:
         return None
+    api_url = os.environ["PREFECT_API_URL"]
+    name = stage_run_title(flow, parameters)
     try:
-        record_idle_run(
-            os.environ["PREFECT_API_URL"],
+        run_id = record_idle_run(
+            api_url,
             flow_name=flow,
-            run_name=stage_run_title(flow, parameters),
+            run_name=name,
             parameters=parameters,
             tags=labels,
             message=idle_message(flow, stage_run),
         )
     except PrefectApiError as error:
         raise ValueError(str(error)) from None
+    ui = os.environ.get("PREFECT_UI_URL") or api_url.rstrip("/").removesuffix("/api")
+    typer.echo(
+        f"sio: nothing due: {name} recorded as Completed, {ui}/runs/flow-run/{run_id}", err=True
+    )
     return outcome
 
 

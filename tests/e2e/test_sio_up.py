@@ -496,6 +496,8 @@ def test_an_idle_stage_run_is_recorded_as_a_completed_run_of_the_served_flow(sio
     assert run["start_time"] and run["end_time"] and run["run_count"] == 1
     assert _api(base, "/task_runs/filter", {"flow_runs": {"id": {"any_": [run["id"]]}}}) == []
     assert _logs(base, run["id"]) == message
+    [line] = done.stderr.strip().splitlines()  # where staff find it, as Prefect's own "View at"
+    assert line.startswith("sio: nothing due: ") and line.endswith(f"/runs/flow-run/{run['id']}")
 
     # For one municipality the name and tags say so, as the flow's own would.
     one = _sio_run(
