@@ -5,10 +5,15 @@ one dated flow run per stage run that the next-due calendar (``sio_domain.next_d
 have something to do, named after what it will do — ``status-meeting invitations · sio-2016 ·
 2016-05-31 09:20`` — and keyed by stage, round and instant, so creating them again (every start of
 ``sio up``) adds nothing. A daily run at the same instant finds the work done and ends at once.
+
+A running ``sio up`` reads the calendar again every ``SIO_DATED_RUNS_REFRESH_MINUTES`` (60): the
+horizon moves forward with the days, a replanned event gets its run at the new instant, and a
+scheduled run the calendar no longer has (moved, cancelled, or nothing left to send) is deleted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -81,8 +86,39 @@ def dated_runs(
     return result
 
 
-def schedule_dated_runs(after: datetime, database_url: str | None = None) -> int:
-    """Create the dated runs of every served round still running (same key → created once)."""
+@dataclass(frozen=True)
+class CalendarRefresh:
+    """What one reading of the calendar changed among the dated runs in Prefect."""
+
+    wanted: int
+    """Dated runs the calendar has in the horizon (each created once, by its key)."""
+    withdrawn: int
+    """Scheduled dated runs deleted because the calendar no longer has them."""
+
+
+def stale_keys(scheduled: Mapping[str, datetime], wanted: set[str], after: datetime) -> set[str]:
+    """The keys of scheduled dated runs still ahead of ``after`` that the calendar no longer has.
+
+    A plan moved by replanning, or a letter no longer due (a signature came in), leaves its
+    dated run behind at the old instant: it would run, find nothing and mislead the calendar. A
+    run whose instant has come is left to run (it may be starting).
+    """
+    return {key for key, at in scheduled.items() if at > after and key not in wanted}
+
+
+def schedule_dated_runs(after: datetime, database_url: str | None = None) -> CalendarRefresh:
+    """Create the dated runs of every served round still running (same key → created once) and
+    delete the scheduled ones the calendar no longer has, so a new reading of the same key
+    (the plan moved back) can create its run again."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
     from prefect.deployments import run_deployment
 
     from deployments.schedules import round_is_running
@@ -92,21 +128,43 @@ def schedule_dated_runs(after: datetime, database_url: str | None = None) -> int
 
     settings = load_settings()
     database_url = database_url or settings.resolved_database_url
-    created = 0
-    for served in served_rounds(settings.home):
-        round_def = served.round_def
-        if not round_is_running(round_def, after.date()):
-            continue
-        with unit_of_work(database_url) as uow:
-            state = uow.state(round_def, after)
-        for run in dated_runs(state, served.ref, after, deployment=round_def.id):
-            run_deployment(
-                run.deployment,
-                parameters=run.parameters,
-                scheduled_time=run.at,
-                flow_run_name=run.name,
-                idempotency_key=run.key,
-                timeout=0,
+    wanted = 0
+    withdrawn = 0
+    with get_client(sync_client=True) as client:
+        for served in served_rounds(settings.home):
+            round_def = served.round_def
+            runs: list[DatedRun] = []
+            if round_is_running(round_def, after.date()):
+                with unit_of_work(database_url) as uow:
+                    state = uow.state(round_def, after)
+                runs = dated_runs(state, served.ref, after, deployment=round_def.id)
+            for run in runs:
+                run_deployment(
+                    run.deployment,
+                    parameters=run.parameters,
+                    scheduled_time=run.at,
+                    flow_run_name=run.name,
+                    idempotency_key=run.key,
+                    timeout=0,
+                )
+                wanted += 1
+            scheduled = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[round_def.id])),
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(
+                        type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])
+                    )
+                ),
             )
-            created += 1
-    return created
+            ours = {  # the round's deployments are named after it: these are its dated runs
+                run.idempotency_key: run
+                for run in scheduled
+                if run.idempotency_key and run.idempotency_key.startswith("dated-")
+            }
+            instants = {
+                key: run.expected_start_time for key, run in ours.items() if run.expected_start_time
+            }
+            for key in stale_keys(instants, {run.key for run in runs}, after):
+                client.delete_flow_run(ours[key].id)
+                withdrawn += 1
+    return CalendarRefresh(wanted=wanted, withdrawn=withdrawn)

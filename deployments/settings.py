@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     staff_email: str | None = Field(
         default=None, description="where staff alerts go; unset means the sender address"
     )
+    dated_runs_refresh_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        le=24 * 60,
+        description="how often a running `sio up` reads the calendar again for its dated runs",
+    )
     outbox_fsync: bool = Field(
         default=True,
         description="flush each .eml file to disk before it counts as sent; off only for a "

@@ -243,13 +243,19 @@ def up(
 
 
 def _payout_runs_later(now: datetime) -> None:
-    """Create the dated payout and stage runs once the deployments are registered (in a thread).
+    """Create the dated payout and stage runs once the deployments are registered, then read the
+    calendar again every ``SIO_DATED_RUNS_REFRESH_MINUTES`` while serving (in a thread).
 
     ``serve`` registers the deployments after this starts; until it has, creating a run finds no
-    deployment, so it is tried again for a while. Every run has an idempotency key: a later start
-    of ``sio up`` creates only what is new.
+    deployment, so it is tried again for a while. Every run has an idempotency key: a later
+    reading (or start of ``sio up``) creates only what is new, and deletes the scheduled dated
+    runs the calendar no longer has (a replanned or cancelled event, a letter no longer due).
     """
     import threading
+
+    from deployments.settings import load_settings
+
+    refresh_seconds = load_settings().dated_runs_refresh_minutes * 60
 
     def create() -> None:
         import time
@@ -269,14 +275,29 @@ def _payout_runs_later(now: datetime) -> None:
                 if time.monotonic() < deadline:
                     continue  # not registered yet
                 typer.echo("sio: could not create the dated runs: deployments missing", err=True)
+                return
             except Exception as error:  # noqa: BLE001 — the server keeps serving
                 typer.echo(f"sio: could not create the dated runs: {error}", err=True)
             else:
                 typer.echo(
-                    f"sio: {dated} dated stage runs and {payouts} payout runs scheduled",
+                    f"sio: {dated.wanted} dated stage runs and {payouts} payout runs scheduled"
+                    + (f", {dated.withdrawn} no longer due withdrawn" if dated.withdrawn else ""),
                     err=True,
                 )
-            return
+            break
+        while True:
+            time.sleep(refresh_seconds)
+            try:
+                schedule_payout_runs(datetime.now().astimezone())
+                dated = schedule_dated_runs(datetime.now().astimezone())
+            except Exception as error:  # noqa: BLE001 — try again at the next reading
+                typer.echo(f"sio: could not refresh the dated runs: {error}", err=True)
+                continue
+            typer.echo(
+                f"sio: calendar read again: {dated.wanted} dated runs ahead"
+                + (f", {dated.withdrawn} no longer due withdrawn" if dated.withdrawn else ""),
+                err=True,
+            )
 
     threading.Thread(target=create, daemon=True).start()
 

@@ -446,6 +446,34 @@ def test_sio_up_lists_the_coming_dated_runs_of_a_round_ahead_once(tmp_path):
         for name, run in names.items():
             if (early | late)[name] > now:
                 assert again.get(name) == run["id"], name  # the same run, not a new one
+
+        # While it serves, sio up reads the calendar again: the deadline moved a week on, so the
+        # window closes a week later and the run at the old closing is withdrawn.
+        _stop_sio_up(processes.pop())
+        env["SIO_DATED_RUNS_REFRESH_MINUTES"] = "0.1"
+        _, base = started(3)
+        later = deadline + span(days=7)
+        moved = subprocess.run(
+            [sys.executable, "-m", "sio_cli", "replan", str(round_file), "move-milestone",
+             "application_deadline", "--to", later.isoformat(), "--decided-on",
+             today.isoformat(), "--reason", "fristen forlenget"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert moved.returncode == 0, moved.stderr
+        new_closing = later + span(days=1)
+        while new_closing.weekday() >= 5:
+            new_closing += span(days=1)
+        old_name = f"application-deadline · sio-ahead · {closing} 07:00"
+        new_name = f"application-deadline · sio-ahead · {new_closing} 07:00"
+
+        def refreshed() -> set[str] | None:
+            names = {run["name"] for run in _dated_flow_runs(base)}
+            return names if new_name in names and old_name not in names else None
+
+        after = _wait(refreshed, 120, "sio up to read the moved deadline")
+        assert len(after) == len(_dated_flow_runs(base)), "one run per name"
+        log = (home / "sio-up.log").read_text(encoding="utf-8", errors="replace")
+        assert "no longer due withdrawn" in log and "could not refresh" not in log, log[-3000:]
     finally:
         for process in processes:
             _stop_sio_up(process)

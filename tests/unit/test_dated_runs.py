@@ -5,11 +5,11 @@ so that creating them twice creates them once — on a copy of round 2016 moved 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from deployments.dated_runs import dated_runs
+from deployments.dated_runs import dated_runs, stale_keys
 from sio_domain.norwegian_calendar import OSLO, working_days_before
 from sio_domain.recipients import ContactPerson
 from sio_domain.round_definition import RoundDefinition
@@ -98,3 +98,16 @@ def test_what_was_sent_is_not_promised_again(state):
     assert done is not None
     after = replace(state, sent_keys=frozenset(done.letters))
     assert first.key not in {r.key for r in dated_runs(after, "ahead.toml", state.as_of)}
+
+
+def test_a_scheduled_dated_run_the_calendar_no_longer_has_is_stale_only_while_ahead():
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    scheduled = {
+        "dated-reminders-r-kept": now + timedelta(days=3),
+        "dated-reminders-r-moved": now + timedelta(days=5),
+        "dated-reminders-r-starting": now,  # its instant has come: it may be starting
+        "dated-reminders-r-late": now - timedelta(minutes=1),
+    }
+    wanted = {"dated-reminders-r-kept", "dated-reminders-r-new"}
+    assert stale_keys(scheduled, wanted, now) == {"dated-reminders-r-moved"}
+    assert stale_keys(scheduled, set(scheduled), now) == set()
