@@ -18,12 +18,17 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 import urllib.error
 import urllib.request
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 REQUEST_TIMEOUT_SECONDS = 30.0
+MAX_RETRIES = 5
+"""As Prefect's client (``PREFECT_CLIENT_MAX_RETRIES``): a busy SQLite behind the API says 503."""
+RETRY_CODES = frozenset({408, 429, 502, 503})
 LOGGER_NAME = "sio.stage_run"
 """The logger name shown beside the run's log line (Prefect's own are ``prefect.flow_runs``)."""
 
@@ -57,6 +62,7 @@ def record_idle_run(
             "parameters": parameters,
             "tags": tags,
             "state": {"type": "RUNNING", "name": "Running"},
+            "idempotency_key": f"sio-run-{uuid.uuid4()}",  # asked again: the same run
         },
     )
     run_id = str(run["id"])
@@ -76,7 +82,8 @@ def record_idle_run(
         f"/flow_runs/{run_id}/set_state",
         {"state": {"type": "COMPLETED", "name": "Completed", "message": message}, "force": False},
     )
-    if answer.get("status") != "ACCEPT":
+    state = answer.get("state") or {}
+    if answer.get("status") != "ACCEPT" and state.get("type") != "COMPLETED":
         reason = (answer.get("details") or {}).get("reason") or answer.get("status")
         raise PrefectApiError(f"Prefect did not accept the run {run_name!r} as completed: {reason}")
     return run_id
@@ -87,6 +94,7 @@ class _Api:
 
     def __init__(self, api_url: str) -> None:
         self.base = api_url.rstrip("/")
+        self.connected = False
         self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
         auth_string = os.environ.get("PREFECT_API_AUTH_STRING")
         api_key = os.environ.get("PREFECT_API_KEY")
@@ -97,23 +105,50 @@ class _Api:
             self.headers["Authorization"] = f"Bearer {api_key}"
 
     def post(self, path: str, body: object) -> dict[str, Any]:
-        request = urllib.request.Request(  # noqa: S310 — the API address the user configured
-            f"{self.base}{path}",
-            data=json.dumps(body, ensure_ascii=False).encode(),
-            headers=self.headers,
-            method="POST",
-        )
+        """POST ``body`` as JSON; a busy server (408, 429, 502, 503, or a timeout or reset once
+        connected) is asked again after a pause, as Prefect's own client does — every request
+        here is safe to repeat (the run has an idempotency key, the state proposal is checked)."""
+        data = json.dumps(body, ensure_ascii=False).encode()
+        for attempt in range(MAX_RETRIES + 1):
+            request = urllib.request.Request(  # noqa: S310 — the API address the user configured
+                f"{self.base}{path}", data=data, headers=self.headers, method="POST"
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as answer:  # noqa: S310
+                    content = answer.read()
+                self.connected = True
+                break
+            except urllib.error.HTTPError as error:
+                if error.code in RETRY_CODES and attempt < MAX_RETRIES:
+                    time.sleep(_pause(attempt, error.headers.get("Retry-After")))
+                    continue
+                detail = error.read()[:200].decode(errors="replace").replace("\n", " ")
+                raise PrefectApiError(
+                    f"the Prefect API at {self.base} answered {error.code} to {path}: {detail}"
+                ) from None
+            except (OSError, ValueError) as error:
+                refused = isinstance(getattr(error, "reason", error), ConnectionRefusedError)
+                if self.connected and not refused and attempt < MAX_RETRIES:
+                    time.sleep(_pause(attempt, None))
+                    continue
+                raise PrefectApiError(
+                    f"the Prefect API at {self.base} did not answer {path}: {error}"
+                ) from None
         try:
-            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as answer:  # noqa: S310
-                content = answer.read()
-        except urllib.error.HTTPError as error:
-            detail = error.read()[:200].decode(errors="replace").replace("\n", " ")
+            decoded = json.loads(content) if content else {}
+        except ValueError:
             raise PrefectApiError(
-                f"the Prefect API at {self.base} answered {error.code} to {path}: {detail}"
+                f"the Prefect API at {self.base} answered {path} with something not JSON"
             ) from None
-        except (OSError, ValueError) as error:
-            raise PrefectApiError(
-                f"the Prefect API at {self.base} did not answer {path}: {error}"
-            ) from None
-        decoded = json.loads(content) if content else {}
         return decoded if isinstance(decoded, dict) else {}
+
+
+def _pause(attempt: int, retry_after: str | None) -> float:
+    """Seconds before asking again: the server's ``Retry-After`` if it gave seconds, else
+    0.5, 1, 2, 4, 8."""
+    if retry_after is not None:
+        try:
+            return min(max(float(retry_after), 0.0), 30.0)
+        except ValueError:
+            pass
+    return float(min(0.5 * 2**attempt, 8.0))
