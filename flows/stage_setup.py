@@ -157,6 +157,7 @@ def _publish(run: StageRun, summary: StageSummary) -> None:
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     from tasks.console.console_artifacts import publish_console, publish_letters_and_plan
+    from tasks.console.published_summaries import remember_summary
     from tasks.runs.round_dashboard import dashboard_rows
 
     round_id = run.round_def.id
@@ -184,6 +185,9 @@ def _publish(run: StageRun, summary: StageSummary) -> None:
         )
     publish_console(run, staff_address=run.settings.staff_address)
     publish_letters_and_plan(run, summary.stage)  # the run's letters, the plan when it changed
+    with unit_of_work(run.database_url) as uow:  # what the UI now shows: not news tomorrow
+        remember_summary(uow.session, round_id, summary, run.kommune, run.as_of)
+        uow.commit()
 
 
 def result_of(summary: StageSummary, mail: dict[str, int] | None = None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from sio_domain.agendas import Agenda
 from sio_domain.round_definition import RoundDefinition
 from sio_domain.staff_tasks import StaffTask
 from sio_domain.trial_state import TrialState
+from tasks.console.published_summaries import published_summary, summary_fingerprint
 from tasks.console.staff_tasks import escalations_to_queue, tasks_in
 from tasks.mail.outbox import pending
 from tasks.runs.stage_run import NO_MAIL, StageRun, StageSummary, stage_result
@@ -41,6 +42,8 @@ class StageDue:
     """Outbox messages of the round a delivery at the instant would take."""
     escalations: tuple[str, ...]
     """Outbox keys of staff-task escalations due and not yet queued."""
+    published: str | None = None
+    """The fingerprint of the stage's summary last published for this scope (none yet: None)."""
 
     @property
     def to_apply(self) -> bool:
@@ -57,7 +60,8 @@ def stage_due(stage: str, run: StageRun) -> StageDue:
         escalations = unescalated(
             uow.session, run.round_def, tasks_in(uow.session, state), today=state.today
         )
-    return StageDue(state, agenda, waiting, escalations)
+        published = published_summary(uow.session, run.round_def.id, stage, run.kommune)
+    return StageDue(state, agenda, waiting, escalations, published)
 
 
 def unescalated(
@@ -69,15 +73,14 @@ def unescalated(
 
 def worth_publishing(due: StageDue, summary: StageSummary, mail: dict[str, int]) -> bool:
     """True when the run's summary and the round's console are worth publishing again: the run
-    changed or sent anything, has rows or notes for staff, or a staff task is due to be
-    escalated (the publish step escalates it)."""
-    return bool(
-        summary.changed_anything
-        or summary.rows
-        or summary.notes
-        or any(mail.values())
-        or due.escalations
-    )
+    changed or sent anything, a staff task is due to be escalated (the publish step escalates
+    it), or its rows and notes for staff differ from the summary last published (a status table
+    that is the same as yesterday's is not news)."""
+    if summary.changed_anything or any(mail.values()) or due.escalations:
+        return True
+    if not (summary.rows or summary.notes):
+        return False
+    return summary_fingerprint(summary) != due.published
 
 
 def idle_outcome(run: StageRun, due: StageDue) -> dict[str, Any] | None:
