@@ -16,12 +16,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sio_domain.next_due import due_runs
 from sio_domain.norwegian_calendar import OSLO
 from sio_domain.round_definition import RoundDefinition
 from sio_domain.stage_times import stage_schedule
 from sio_domain.trial_state import TrialState
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.objects import FlowRun
 
 HORIZON = timedelta(weeks=6)
 """How far ahead dated runs are created."""
@@ -96,21 +101,35 @@ class CalendarRefresh:
     """Scheduled dated runs deleted because the calendar no longer has them."""
 
 
-def stale_keys(scheduled: Mapping[str, datetime], wanted: set[str], after: datetime) -> set[str]:
-    """The keys of scheduled dated runs still ahead of ``after`` that the calendar no longer has.
+def stale_keys(
+    scheduled: Mapping[str, datetime],
+    wanted: set[str],
+    after: datetime,
+    horizon: timedelta = HORIZON,
+) -> set[str]:
+    """The keys of scheduled dated runs in ``(after, after + horizon]`` the calendar no longer has.
 
     A plan moved by replanning, or a letter no longer due (a signature came in), leaves its
     dated run behind at the old instant: it would run, find nothing and mislead the calendar. A
-    run whose instant has come is left to run (it may be starting).
+    run whose instant has come is left to run (it may be starting), and so is one beyond this
+    reading's horizon: a reading with a later clock made it (another ``sio up`` on the same
+    server), and this reading cannot tell whether it is due.
     """
-    return {key for key, at in scheduled.items() if at > after and key not in wanted}
+    until = after + horizon
+    return {key for key, at in scheduled.items() if after < at <= until and key not in wanted}
 
 
-def schedule_dated_runs(after: datetime, database_url: str | None = None) -> CalendarRefresh:
-    """Create the dated runs of every served round still running (same key → created once) and
-    delete the scheduled ones the calendar no longer has, so a new reading of the same key
-    (the plan moved back) can create its run again."""
-    from prefect.client.orchestration import get_client
+PAGE = 200
+"""Flow runs per request: the Prefect API's own default limit (``PREFECT_API_DEFAULT_LIMIT``)."""
+
+
+def scheduled_dated_runs(client: SyncPrefectClient, deployment: str) -> dict[str, FlowRun]:
+    """The scheduled dated runs (idempotency key ``dated-…``) of the deployments named
+    ``deployment`` (a round's), by key.
+
+    Read page by page: the round's daily schedules keep far more than one page of runs
+    scheduled ahead (about 70 per stage), and a dated run left out would never be withdrawn.
+    """
     from prefect.client.schemas.filters import (
         DeploymentFilter,
         DeploymentFilterName,
@@ -119,7 +138,35 @@ def schedule_dated_runs(after: datetime, database_url: str | None = None) -> Cal
         FlowRunFilterStateType,
     )
     from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    ours: dict[str, FlowRun] = {}
+    offset = 0
+    while True:
+        page = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+            ),
+            sort=FlowRunSort.ID_DESC,  # a total order: pages neither overlap nor skip
+            limit=PAGE,
+            offset=offset,
+        )
+        for run in page:
+            if run.idempotency_key and run.idempotency_key.startswith("dated-"):
+                ours[run.idempotency_key] = run
+        if len(page) < PAGE:
+            return ours
+        offset += PAGE
+
+
+def schedule_dated_runs(after: datetime, database_url: str | None = None) -> CalendarRefresh:
+    """Create the dated runs of every served round still running (same key → created once) and
+    delete the scheduled ones the calendar no longer has, so a new reading of the same key
+    (the plan moved back) can create its run again."""
+    from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
 
     from deployments.schedules import round_is_running
     from deployments.served_rounds import served_rounds
@@ -148,23 +195,15 @@ def schedule_dated_runs(after: datetime, database_url: str | None = None) -> Cal
                     timeout=0,
                 )
                 wanted += 1
-            scheduled = client.read_flow_runs(
-                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[round_def.id])),
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(
-                        type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])
-                    )
-                ),
-            )
-            ours = {  # the round's deployments are named after it: these are its dated runs
-                run.idempotency_key: run
-                for run in scheduled
-                if run.idempotency_key and run.idempotency_key.startswith("dated-")
-            }
+            # the round's deployments are named after it: these are its dated runs
+            ours = scheduled_dated_runs(client, round_def.id)
             instants = {
                 key: run.expected_start_time for key, run in ours.items() if run.expected_start_time
             }
             for key in stale_keys(instants, {run.key for run in runs}, after):
-                client.delete_flow_run(ours[key].id)
+                try:
+                    client.delete_flow_run(ours[key].id)
+                except ObjectNotFound:
+                    continue  # withdrawn meanwhile (another `sio up` on the same server)
                 withdrawn += 1
     return CalendarRefresh(wanted=wanted, withdrawn=withdrawn)

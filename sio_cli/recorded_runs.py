@@ -11,6 +11,11 @@ flow's other runs; three or four requests instead of eighteen.
 
 A run with anything due goes through the flow as before, so every step that writes (queue,
 deliver, publish) keeps Prefect's task runs, retries and artifacts.
+
+Like Prefect's client, a busy answer (503 while the server's database is locked, 429, 502, 408)
+is tried again, and the run is created under an idempotency key so that a retried create finds
+it instead of making a second one. A run that could not be finished (its log line or its
+*Completed* refused) is deleted again: nothing sends it a heartbeat, so it would stay *Running*.
 """
 
 from __future__ import annotations
@@ -23,12 +28,17 @@ import urllib.error
 import urllib.request
 import uuid
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 REQUEST_TIMEOUT_SECONDS = 30.0
+RETRIED_STATUSES = frozenset({408, 429, 502, 503})
+"""Answers Prefect's own client tries again (``prefect.client.base``): its server answers 503
+when its database is busy, a proxy 502, a rate limit 429."""
 MAX_RETRIES = 5
-"""As Prefect's client (``PREFECT_CLIENT_MAX_RETRIES``): a busy SQLite behind the API says 503."""
-RETRY_CODES = frozenset({408, 429, 502, 503})
+"""As Prefect's client (``PREFECT_CLIENT_MAX_RETRIES``): waits of 2, 4, 8, 16 and 32 s, or what
+the server's ``Retry-After`` asks."""
+MAX_WAIT_SECONDS = 60.0
 LOGGER_NAME = "sio.stage_run"
 """The logger name shown beside the run's log line (Prefect's own are ``prefect.flow_runs``)."""
 
@@ -57,36 +67,49 @@ def record_idle_run(
     run = api.post(
         "/flow_runs/",
         {
-            "flow_id": flow["id"],
+            "flow_id": _field(flow, "id", "/flows/", api.base),
             "name": run_name,
             "parameters": parameters,
             "tags": tags,
             "state": {"type": "RUNNING", "name": "Running"},
-            "idempotency_key": f"sio-run-{uuid.uuid4()}",  # asked again: the same run
+            # A retried create (its answer lost) finds this run instead of making a second one.
+            "idempotency_key": f"sio-run-{uuid.uuid4()}",
         },
     )
-    run_id = str(run["id"])
-    api.post(
-        "/logs/",
-        [
-            {
-                "name": LOGGER_NAME,
-                "level": 20,
-                "message": message,
-                "timestamp": datetime.now(UTC).isoformat(),
-                "flow_run_id": run_id,
-            }
-        ],
-    )
-    answer = api.post(
-        f"/flow_runs/{run_id}/set_state",
-        {"state": {"type": "COMPLETED", "name": "Completed", "message": message}, "force": False},
-    )
-    state = answer.get("state") or {}
-    if answer.get("status") != "ACCEPT" and state.get("type") != "COMPLETED":
-        reason = (answer.get("details") or {}).get("reason") or answer.get("status")
-        raise PrefectApiError(f"Prefect did not accept the run {run_name!r} as completed: {reason}")
+    run_id = str(_field(run, "id", "/flow_runs/", api.base))
+    try:
+        api.post(
+            "/logs/",
+            [
+                {
+                    "name": LOGGER_NAME,
+                    "level": 20,
+                    "message": message,
+                    "timestamp": datetime.now(UTC).isoformat(),
+                    "flow_run_id": run_id,
+                }
+            ],
+        )
+        completed = {"type": "COMPLETED", "name": "Completed", "message": message}
+        answer = api.post(f"/flow_runs/{run_id}/set_state", {"state": completed, "force": False})
+        # A retried proposal after an accepted one is refused, the run already Completed.
+        now = (answer.get("state") or {}).get("type")
+        if answer.get("status") != "ACCEPT" and now != "COMPLETED":
+            reason = (answer.get("details") or {}).get("reason") or answer.get("status")
+            raise PrefectApiError(
+                f"Prefect did not accept the run {run_name!r} as completed: {reason}"
+            )
+    except PrefectApiError:
+        api.withdraw(run_id)  # not left Running for ever: nothing sends it a heartbeat
+        raise
     return run_id
+
+
+def _field(answer: dict[str, Any], name: str, path: str, base: str) -> Any:
+    """``answer[name]``, or one line saying the API answered something else."""
+    if name not in answer:
+        raise PrefectApiError(f"the Prefect API at {base} answered {path} without its {name!r}")
+    return answer[name]
 
 
 class _Api:
@@ -94,7 +117,6 @@ class _Api:
 
     def __init__(self, api_url: str) -> None:
         self.base = api_url.rstrip("/")
-        self.connected = False
         self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
         auth_string = os.environ.get("PREFECT_API_AUTH_STRING")
         api_key = os.environ.get("PREFECT_API_KEY")
@@ -105,50 +127,74 @@ class _Api:
             self.headers["Authorization"] = f"Bearer {api_key}"
 
     def post(self, path: str, body: object) -> dict[str, Any]:
-        """POST ``body`` as JSON; a busy server (408, 429, 502, 503, or a timeout or reset once
-        connected) is asked again after a pause, as Prefect's own client does — every request
-        here is safe to repeat (the run has an idempotency key, the state proposal is checked)."""
+        """POST ``body`` to ``path``; tried again on the answers Prefect's own client retries."""
         data = json.dumps(body, ensure_ascii=False).encode()
-        for attempt in range(MAX_RETRIES + 1):
-            request = urllib.request.Request(  # noqa: S310 — the API address the user configured
-                f"{self.base}{path}", data=data, headers=self.headers, method="POST"
-            )
+        for attempt in range(1, MAX_RETRIES + 2):
             try:
-                with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as answer:  # noqa: S310
-                    content = answer.read()
-                self.connected = True
-                break
-            except urllib.error.HTTPError as error:
-                if error.code in RETRY_CODES and attempt < MAX_RETRIES:
-                    time.sleep(_pause(attempt, error.headers.get("Retry-After")))
-                    continue
-                detail = error.read()[:200].decode(errors="replace").replace("\n", " ")
+                content = self._send(path, data, "POST")
+            except _Retry as busy:
+                if attempt > MAX_RETRIES:
+                    raise busy.error from None
+                backoff = min(2.0**attempt, MAX_WAIT_SECONDS)
+                time.sleep(busy.wait if busy.wait is not None else backoff)
+                continue
+            try:
+                decoded = json.loads(content) if content else {}
+            except ValueError:
                 raise PrefectApiError(
-                    f"the Prefect API at {self.base} answered {error.code} to {path}: {detail}"
+                    f"the Prefect API at {self.base} answered {path} with something not JSON: "
+                    f"{content[:80].decode(errors='replace')!r} (is PREFECT_API_URL its /api?)"
                 ) from None
-            except (OSError, ValueError) as error:
-                refused = isinstance(getattr(error, "reason", error), ConnectionRefusedError)
-                if self.connected and not refused and attempt < MAX_RETRIES:
-                    time.sleep(_pause(attempt, None))
-                    continue
-                raise PrefectApiError(
-                    f"the Prefect API at {self.base} did not answer {path}: {error}"
-                ) from None
+            return decoded if isinstance(decoded, dict) else {}
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def withdraw(self, run_id: str) -> None:
+        """Delete a run this process created and could not finish recording (best effort)."""
         try:
-            decoded = json.loads(content) if content else {}
-        except ValueError:
+            self._send(f"/flow_runs/{run_id}", None, "DELETE")
+        except (PrefectApiError, _Retry):
+            pass  # the API refuses even that: the error already reported says why
+
+    def _send(self, path: str, data: bytes | None, method: str) -> bytes:
+        request = urllib.request.Request(  # noqa: S310 — the API address the user configured
+            f"{self.base}{path}", data=data, headers=self.headers, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as answer:  # noqa: S310
+                content: bytes = answer.read()
+                return content
+        except urllib.error.HTTPError as error:
+            detail = error.read()[:200].decode(errors="replace").replace("\n", " ")
+            failure = PrefectApiError(
+                f"the Prefect API at {self.base} answered {error.code} to {path}: {detail}"
+            )
+            if error.code in RETRIED_STATUSES:
+                raise _Retry(failure, _retry_after(error.headers.get("Retry-After"))) from None
+            raise failure from None
+        except (OSError, ValueError) as error:
             raise PrefectApiError(
-                f"the Prefect API at {self.base} answered {path} with something not JSON"
+                f"the Prefect API at {self.base} did not answer {path}: {error}"
             ) from None
-        return decoded if isinstance(decoded, dict) else {}
 
 
-def _pause(attempt: int, retry_after: str | None) -> float:
-    """Seconds before asking again: the server's ``Retry-After`` if it gave seconds, else
-    0.5, 1, 2, 4, 8."""
-    if retry_after is not None:
+class _Retry(Exception):
+    """A busy answer: try again after ``wait`` seconds (None: back off)."""
+
+    def __init__(self, error: PrefectApiError, wait: float | None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.wait = wait
+
+
+def _retry_after(value: str | None) -> float | None:
+    """A ``Retry-After`` header's wait in seconds (a number or an HTTP date), within bounds."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
         try:
-            return min(max(float(retry_after), 0.0), 30.0)
-        except ValueError:
-            pass
-    return float(min(0.5 * 2**attempt, 8.0))
+            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), MAX_WAIT_SECONDS)

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from deployments.dated_runs import dated_runs, stale_keys
+from deployments.dated_runs import HORIZON, dated_runs, stale_keys
 from sio_domain.norwegian_calendar import OSLO, working_days_before
 from sio_domain.recipients import ContactPerson
 from sio_domain.round_definition import RoundDefinition
@@ -111,3 +111,15 @@ def test_a_scheduled_dated_run_the_calendar_no_longer_has_is_stale_only_while_ah
     wanted = {"dated-reminders-r-kept", "dated-reminders-r-new"}
     assert stale_keys(scheduled, wanted, now) == {"dated-reminders-r-moved"}
     assert stale_keys(scheduled, set(scheduled), now) == set()
+
+
+def test_a_dated_run_beyond_this_reading_s_horizon_is_not_stale():
+    """Another ``sio up`` on the same server, its clock a little ahead, made it: this reading
+    does not look that far and cannot say it is no longer due."""
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    scheduled = {
+        "dated-reminders-r-last": now + HORIZON,
+        "dated-reminders-r-beyond": now + HORIZON + timedelta(minutes=5),
+    }
+    assert stale_keys(scheduled, set(), now) == {"dated-reminders-r-last"}
+    assert stale_keys(scheduled, set(), now, horizon=HORIZON * 2) == set(scheduled)
