@@ -31,7 +31,7 @@ from datetime import date
 from typing import Literal, NamedTuple
 
 from sio_domain.municipality_registry import MunicipalityRegistry
-from sio_domain.payout_periods import Month, Quarter, months_covered
+from sio_domain.payout_periods import Month, Quarter, months_spanned
 from sio_domain.round_definition import RoundDefinition
 
 FinancingMode = Literal["frame", "abf"]
@@ -139,7 +139,7 @@ def payee_segments(
     while cursor <= end:
         version = registry.in_force(participation.kommunenummer, cursor)
         segment_end = end if version.valid_to is None else min(end, version.valid_to)
-        yield version.kommunenummer, list(months_covered(cursor, segment_end))
+        yield version.kommunenummer, list(months_spanned(cursor, segment_end))
         if version.valid_to is None or version.valid_to >= end:
             break
         cursor = date.fromordinal(version.valid_to.toordinal() + 1)

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, literal_column, text
+from sqlalchemy import Connection, case, func, literal_column, text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 from sqlmodel import Session, col, select
@@ -42,10 +42,21 @@ from tasks.storage.tables import (
 _PAYOUT_LOCK_BASE = 5_102_016_100  # beside tasks/storage/database.py's migration lock key
 
 
+def _core(session: Session) -> Connection:
+    """The session's connection, for column queries run as plain SQL in its transaction.
+
+    The ORM's per-row handling cost more than the queries for the thousands of rows a run
+    reads (ledger, activity); the column types still convert the values. Anything the session
+    holds unwritten is flushed first, as the ORM's own query would.
+    """
+    session.flush()
+    return session.connection()
+
+
 def participations(session: Session) -> list[Participation]:
     """Every recorded participation, in every round (for the one-round-per-month rule)."""
     table = ParticipationRecord
-    rows = session.exec(
+    rows = _core(session).execute(
         select(  # type: ignore[call-overload]  # sqlmodel types up to 4 columns
             col(table.round_id),
             col(table.kommunenummer),
@@ -62,7 +73,7 @@ def agreement_states(session: Session, round_id: str) -> dict[str, AgreementStat
     """Per participation number: when the agreement was received and signed, and the reply."""
     received: dict[str, date] = {}
     signed: dict[str, date] = {}
-    signatures = session.exec(
+    signatures = _core(session).execute(
         select(
             col(SignatureRecord.kommunenummer),
             col(SignatureRecord.party),
@@ -77,7 +88,7 @@ def agreement_states(session: Session, round_id: str) -> dict[str, AgreementStat
             signed[number] = signed_on
     replies = {
         number: (accepted, replied_on)
-        for number, accepted, replied_on in session.exec(
+        for number, accepted, replied_on in _core(session).execute(
             select(
                 col(ReplyRecord.kommunenummer), ReplyRecord.accepted, col(ReplyRecord.replied_on)
             ).where(col(col(ReplyRecord.round_id)) == round_id)
@@ -98,7 +109,7 @@ def expenditure_by_number(
     session: Session, year: int, functions: tuple[str, ...]
 ) -> dict[str, Decimal]:
     """Net operating expenditure of ``year`` on ``functions``, per number (NOK)."""
-    rows = session.exec(
+    rows = _core(session).execute(
         select(ExpenditureRecord.kommunenummer, func.sum(ExpenditureRecord.amount_ore))
         .where(
             col(ExpenditureRecord.year) == year,
@@ -137,7 +148,7 @@ def activity_value(
         reports = latest_activity if superseded else _reports
         return _values(session, reports(first=first, last=last, as_of=as_of), prices_ore)
     code = col(ActivityReport.service_code)
-    rows = session.exec(
+    rows = _core(session).execute(
         select(  # type: ignore[call-overload]  # sqlmodel types up to 4 columns
             col(ActivityReport.kommunenummer),
             col(ActivityReport.month),
@@ -173,7 +184,7 @@ def _values(
     session: Session, reports: Subquery, prices_ore: Mapping[tuple[str, int], int]
 ) -> dict[tuple[str, Month], Decimal]:
     value = func.sum(reports.c.units_hundredths * price_case(reports.c, prices_ore))
-    rows = session.exec(
+    rows = _core(session).execute(
         select(reports.c.kommunenummer, reports.c.month, value).group_by(
             reports.c.kommunenummer, reports.c.month
         )
@@ -181,7 +192,7 @@ def _values(
     return _to_values(rows)
 
 
-def _to_values(rows: Iterable[tuple[str, str, Any]]) -> dict[tuple[str, Month], Decimal]:
+def _to_values(rows: Iterable[Any]) -> dict[tuple[str, Month], Decimal]:
     months: dict[str, Month] = {}
     values = {}
     for number, label, total in rows:
@@ -200,7 +211,7 @@ def _window(*, first: Month, last: Month, as_of: datetime) -> list[ColumnElement
 
 def _any_superseded(session: Session, *, first: Month, last: Month, as_of: datetime) -> bool:
     """Whether any municipality, month and service in the window has more than one report."""
-    found = session.exec(
+    found = _core(session).execute(
         select(ActivityReport.kommunenummer)
         .where(*_window(first=first, last=last, as_of=as_of))
         .group_by(
@@ -279,7 +290,7 @@ def price_case(columns: Any, prices_ore: Mapping[tuple[str, int], int]) -> Colum
 
 def ledger(session: Session, round_id: str) -> list[PaidLine]:
     """Every line of the round already in the ledger (what has been paid)."""
-    rows = session.exec(
+    rows = _core(session).execute(
         select(  # type: ignore[call-overload]  # sqlmodel types up to 4 columns
             col(LedgerLineRecord.id),
             col(LedgerLineRecord.kommunenummer),
@@ -349,7 +360,7 @@ def duties_done(session: Session, round_id: str) -> dict[str, dict[str, date]]:
     The day done is what counts (the run compares it with its own day), as a signature counts
     from the day the directorate received it: staff record both after the fact.
     """
-    rows = session.exec(
+    rows = _core(session).execute(
         select(
             col(ActivityStatus.kommunenummer),
             col(ActivityStatus.activity_key),
@@ -372,12 +383,12 @@ def bank_accounts(session: Session) -> dict[str, str]:
     goes, whenever the run's instant. Recording one changes a held proposal (the hold lifts), so
     that proposal needs its approvals again.
     """
-    rows = session.exec(
+    rows = _core(session).execute(
         select(BankAccountRecord.kommunenummer, BankAccountRecord.account).order_by(
             col(BankAccountRecord.recorded_at), col(BankAccountRecord.id)
         )
     ).all()
-    return dict(rows)
+    return {str(number): str(account) for number, account in rows}
 
 
 def approvals(session: Session, round_id: str, run: str) -> list[Approval]:
