@@ -169,6 +169,31 @@ def abf_entitlements(
     ]
 
 
+def abf_owed(
+    schedule: PayeeSchedule,
+    activity: Mapping[tuple[str, Month], Decimal],
+    through: Quarter,
+) -> list[Entitlement]:
+    """:func:`abf_entitlements` with the activity of every payee, keyed by (number, month).
+
+    A run reads the activity of all payees in one query; looking each month up there directly
+    saves building a mapping of months per payee. Only the payee's own number counts.
+    """
+    payee = schedule.kommunenummer
+    by_quarter: dict[Quarter, Decimal] = {}
+    for months in schedule.by_year().values():
+        for month in months.abf:
+            quarter = month.quarter
+            if quarter <= through:
+                by_quarter[quarter] = by_quarter.get(quarter, _ZERO) + activity.get(
+                    (payee, month), _ZERO
+                )
+    return [
+        Entitlement(payee, quarter, "abf", round_ore(value), _ABF_BASIS)
+        for quarter, value in by_quarter.items()
+    ]
+
+
 _ZERO = Decimal("0")
 _ABF_BASIS = Basis("Σ units × unit price of the year, ABF months of the quarter")
 
