@@ -30,7 +30,7 @@ from sio_domain.financing import (
     lump_sum_of_frame,
     supplement_cap,
 )
-from sio_domain.money import format_amount, pro_rate, round_ore, split_instalments, wide_context
+from sio_domain.money import format_amount, instalments_of, pro_rate, round_ore, wide_context
 from sio_domain.payees import PayeeSchedule
 from sio_domain.payout_periods import Month, Quarter
 from sio_domain.round_definition import Financing
@@ -139,7 +139,9 @@ def _instalments(
 ) -> list[Entitlement]:
     """One instalment per quarter, weighted by its months (``counted``), up to ``through``."""
     quarters = sorted(counted)
-    parts = split_instalments(annual, [counted[quarter] for quarter in quarters])
+    weights = [counted[quarter] for quarter in quarters]
+    # ``annual`` is at øre (pro-rated) and the weights are months: split_instalments' checks hold
+    parts = instalments_of(annual, weights, sum(weights))
     return [
         Entitlement(payee, quarter, component, part, basis)
         for quarter, part in zip(quarters, parts, strict=True)

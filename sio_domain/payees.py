@@ -171,6 +171,9 @@ def payee_schedules(
         for payee, months in segments:
             members.setdefault(payee, {})[participation.kommunenummer] = participation
             earliest = starts.setdefault(payee, {})
+            if not earliest:  # the payee's first participation: every month starts with it
+                earliest.update(dict.fromkeys(months, start))
+                continue
             for month in months:
                 known = earliest.get(month)
                 if known is None or start < known:
@@ -182,8 +185,16 @@ def payee_schedules(
         abf_start = _abf_start(round_def, payee, by_number) if model == "A" else None
         schedule = PayeeSchedule(payee, model, abf_start, tuple(sorted(by_number)))
         first_abf = _first_month_from(abf_start)
+        if not claimed:  # no other round finances any of its months
+            schedule.months = {
+                month: "abf" if first_abf and month >= first_abf else "frame"
+                for month in sorted(starts[payee])
+            }
+            if schedule.months:
+                schedules[payee] = schedule
+            continue
         for month, start in sorted(starts[payee].items()):
-            earlier = claimed.get((payee, month)) if claimed else None
+            earlier = claimed.get((payee, month))
             if earlier is not None and earlier < (start, round_def.id):
                 flags.append(
                     Flag(
