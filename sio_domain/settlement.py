@@ -126,12 +126,16 @@ def settle(
         if inside and payee in payees and key not in owed_total:
             owed_total[key] = (_NOTHING, _NO_LONGER_OWED)
     lines = []
+    texts: dict[int, str] = {}  # a year's instalments share their basis: rendered once
     for key, (amount, basis) in owed_total.items():
         found = originals.get(key)
         if found is None:
             if amount != 0:
                 payee, period, component = key
-                lines.append(NewLine(payee, period, component, amount, basis.text()))
+                text = texts.get(id(basis))
+                if text is None:
+                    text = texts[id(basis)] = basis.text()
+                lines.append(NewLine(payee, period, component, amount, text))
             continue
         already = paid_total[key]
         difference = amount - already
