@@ -16,7 +16,8 @@ reported a few days after each quarter ends. Per scale, in a fresh database and 
 - run: the regular run 2017Q3 (timed): advances for 2017Q3, ABF for 2017Q2, and every earlier
   ABF quarter re-checked against the activity reported by then (a whole year of activity). A run
   pays when its second approval comes: the time is that approval's (it computes the proposal
-  again and writes it); the proposal's own computation is shown beside it;
+  again and writes it), best of three — the payment is undone, untimed, between repetitions;
+  the proposal's own computation is shown beside it;
 - catch-up: the same quarter as one first run in a second database (every advance since 2016Q2
   and a year of ABF in one run — the most lines a run can write);
 - floor: the least SQL the same run needs, in the same database just before it pays, best of
@@ -100,7 +101,9 @@ def _paying_approval(url: str, quarter: str) -> tuple[float, float, float, Any]:
     """(seconds of the proposal, of the approval that pays, of the floor; the paid run).
 
     The floor is measured between the proposal and the approvals, so it reads the very
-    database the paying approval reads and writes the very lines it writes.
+    database the paying approval reads and writes the very lines it writes. Both are the best
+    of :data:`REPEAT`: the paying approval is undone (untimed) between its repetitions, as the
+    floor's lines are, and the last one stays paid.
     """
     from tasks.payouts.payout_engine import approve_payout, run_payout
 
@@ -116,17 +119,47 @@ def _paying_approval(url: str, quarter: str) -> tuple[float, float, float, Any]:
         ROUND, quarter, role="disponent", name="Dina", database_url=url, now=as_of, **_QUIET
     )
     paid: list[Any] = []
-    pay_seconds = _timed(
+    pay_seconds = _best(
         lambda: paid.append(
             approve_payout(
                 ROUND, quarter, role="attestant", name="Atle", database_url=url, now=as_of,
                 **_QUIET,
             )
-        )
+        ),
+        times=REPEAT,
+        between=lambda: _undo_payment(url, quarter),
     )  # fmt: skip
-    assert paid[0].status == "paid"
-    assert len(paid[0].lines) == len(proposed[0].lines)
-    return proposal_seconds, pay_seconds, floor_seconds, paid[0]
+    assert paid[-1].status == "paid"
+    assert all(run.lines == paid[0].lines for run in paid)
+    assert len(paid[-1].lines) == len(proposed[0].lines)
+    return proposal_seconds, pay_seconds, floor_seconds, paid[-1]
+
+
+REPEAT = 3
+"""Repetitions of each timed step (best of): one sample beside a best-of-three floor would
+count every pause of a busy machine against the run."""
+
+
+def _undo_payment(url: str, quarter: str) -> None:
+    """Take a paid run back to its one approval (untimed, between repetitions): its lines, its
+    run row and the paying approval go; the proposal and the first approval stay."""
+    from sqlalchemy import text
+
+    from tasks.storage.database import engine_for
+
+    with engine_for(url).begin() as connection:
+        for table in ("ledger_line", "payout_run"):
+            connection.execute(
+                text(f"DELETE FROM {table} WHERE round_id = :round AND run = :run"),
+                {"round": ROUND, "run": quarter},
+            )
+        connection.execute(
+            text(
+                "DELETE FROM payout_approval WHERE round_id = :round AND run = :run"
+                " AND role = 'attestant'"
+            ),
+            {"round": ROUND, "run": quarter},
+        )
 
 
 def measure(scale: int, database_url: str | None) -> dict[str, Any]:
@@ -473,13 +506,20 @@ def _timed(action: Callable[[], object]) -> float:
 
 
 def _best(
-    action: Callable[[], object], times: int = 3, after: Callable[[], object] | None = None
+    action: Callable[[], object],
+    times: int = REPEAT,
+    after: Callable[[], object] | None = None,
+    between: Callable[[], object] | None = None,
 ) -> float:
+    """The shortest of ``times`` runs; ``after`` follows every run, ``between`` all but the
+    last (both untimed)."""
     best = float("inf")
-    for _ in range(times):
+    for repetition in range(times):
         best = min(best, _timed(action))
         if after is not None:
             after()
+        if between is not None and repetition < times - 1:
+            between()
     return best
 
 
