@@ -30,7 +30,7 @@ from sio_domain.financing import (
     lump_sum_of_frame,
     supplement_cap,
 )
-from sio_domain.money import format_amount, pro_rate, round_ore, split_instalments, wide_context
+from sio_domain.money import format_amount, instalments_of, pro_rate, round_ore, wide_context
 from sio_domain.payees import PayeeSchedule
 from sio_domain.payout_periods import Month, Quarter
 from sio_domain.round_definition import Financing
@@ -139,7 +139,9 @@ def _instalments(
 ) -> list[Entitlement]:
     """One instalment per quarter, weighted by its months (``counted``), up to ``through``."""
     quarters = sorted(counted)
-    parts = split_instalments(annual, [counted[quarter] for quarter in quarters])
+    weights = [counted[quarter] for quarter in quarters]
+    # ``annual`` is at øre (pro-rated) and the weights are months: split_instalments' checks hold
+    parts = instalments_of(annual, weights, sum(weights))
     return [
         Entitlement(payee, quarter, component, part, basis)
         for quarter, part in zip(quarters, parts, strict=True)
@@ -165,6 +167,31 @@ def abf_entitlements(
                 )
     return [
         Entitlement(schedule.kommunenummer, quarter, "abf", round_ore(value), _ABF_BASIS)
+        for quarter, value in by_quarter.items()
+    ]
+
+
+def abf_owed(
+    schedule: PayeeSchedule,
+    activity: Mapping[tuple[str, Month], Decimal],
+    through: Quarter,
+) -> list[Entitlement]:
+    """:func:`abf_entitlements` with the activity of every payee, keyed by (number, month).
+
+    A run reads the activity of all payees in one query; looking each month up there directly
+    saves building a mapping of months per payee. Only the payee's own number counts.
+    """
+    payee = schedule.kommunenummer
+    by_quarter: dict[Quarter, Decimal] = {}
+    for months in schedule.by_year().values():
+        for month in months.abf:
+            quarter = month.quarter
+            if quarter <= through:
+                by_quarter[quarter] = by_quarter.get(quarter, _ZERO) + activity.get(
+                    (payee, month), _ZERO
+                )
+    return [
+        Entitlement(payee, quarter, "abf", round_ore(value), _ABF_BASIS)
         for quarter, value in by_quarter.items()
     ]
 

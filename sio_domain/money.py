@@ -96,8 +96,19 @@ def split_instalments(total: Decimal, weights: Sequence[int]) -> list[Decimal]:
         raise ValueError("weights must not all be zero")
     if round_ore(total) != total:
         raise ValueError(f"total {total} is not a whole number of øre")
+    return instalments_of(total, weights, whole)
+
+
+def instalments_of(total: Decimal, weights: Sequence[int], whole: int) -> list[Decimal]:
+    """:func:`split_instalments` for arguments the caller knows to be right: ``total`` at øre,
+    ``weights`` not negative and summing to ``whole`` > 0 (a payout run splits thousands)."""
+    multiply, divide = _WIDE.multiply, _WIDE.divide
     parts = [
-        round_ore(_WIDE.divide(_WIDE.multiply(total, weight), whole)) for weight in weights[:-1]
+        divide(multiply(total, weight), whole).quantize(ORE, ROUND_HALF_UP, _WIDE)
+        for weight in weights[:-1]
     ]
-    parts.append(total - sum(parts, Decimal("0")))
+    parts.append(total - sum(parts, _NOUGHT))
     return parts
+
+
+_NOUGHT = Decimal("0")

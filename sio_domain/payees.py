@@ -31,7 +31,7 @@ from datetime import date
 from typing import Literal, NamedTuple
 
 from sio_domain.municipality_registry import MunicipalityRegistry
-from sio_domain.payout_periods import Month, Quarter, months_covered
+from sio_domain.payout_periods import Month, Quarter, months_spanned
 from sio_domain.round_definition import RoundDefinition
 
 FinancingMode = Literal["frame", "abf"]
@@ -139,7 +139,7 @@ def payee_segments(
     while cursor <= end:
         version = registry.in_force(participation.kommunenummer, cursor)
         segment_end = end if version.valid_to is None else min(end, version.valid_to)
-        yield version.kommunenummer, list(months_covered(cursor, segment_end))
+        yield version.kommunenummer, list(months_spanned(cursor, segment_end))
         if version.valid_to is None or version.valid_to >= end:
             break
         cursor = date.fromordinal(version.valid_to.toordinal() + 1)
@@ -171,6 +171,9 @@ def payee_schedules(
         for payee, months in segments:
             members.setdefault(payee, {})[participation.kommunenummer] = participation
             earliest = starts.setdefault(payee, {})
+            if not earliest:  # the payee's first participation: every month starts with it
+                earliest.update(dict.fromkeys(months, start))
+                continue
             for month in months:
                 known = earliest.get(month)
                 if known is None or start < known:
@@ -182,8 +185,16 @@ def payee_schedules(
         abf_start = _abf_start(round_def, payee, by_number) if model == "A" else None
         schedule = PayeeSchedule(payee, model, abf_start, tuple(sorted(by_number)))
         first_abf = _first_month_from(abf_start)
+        if not claimed:  # no other round finances any of its months
+            schedule.months = {
+                month: "abf" if first_abf and month >= first_abf else "frame"
+                for month in sorted(starts[payee])
+            }
+            if schedule.months:
+                schedules[payee] = schedule
+            continue
         for month, start in sorted(starts[payee].items()):
-            earlier = claimed.get((payee, month)) if claimed else None
+            earlier = claimed.get((payee, month))
             if earlier is not None and earlier < (start, round_def.id):
                 flags.append(
                     Flag(

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from sio_domain.norwegian_calendar import effective_deadline
 
@@ -52,9 +53,12 @@ def clearance_problems(state: AgreementState, *, needs_reply: bool, on: date) ->
     return problems
 
 
+@lru_cache(maxsize=256)
 def annual_report_due(year: int, *, due_month: int, due_day: int) -> date:
     """When the annual report (årsrapport) for ``year`` is due: the round's day of the following
-    year (design decision (D): 1 April), moved to the next working day (domstolloven § 149)."""
+    year (design decision (D): 1 April), moved to the next working day (domstolloven § 149).
+
+    Worked out once per year: a payout run asks it for every participation."""
     return effective_deadline(date(year + 1, due_month, due_day))
 
 

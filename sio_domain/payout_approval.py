@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 Role = Literal["disponent", "attestant"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -34,9 +34,10 @@ class ApprovalRefused(ValueError):
     """An approval that the payment-control rules do not allow (one line for the user)."""
 
 
-@dataclass(frozen=True)
-class ProposedLine:
-    """What a proposal fingerprint covers of one line (amount in NOK, exact)."""
+class ProposedLine(NamedTuple):
+    """What a proposal fingerprint covers of one line (amount in NOK, exact).
+
+    A tuple: a catch-up run fingerprints thousands of lines."""
 
     line_key: str
     kommunenummer: str
@@ -71,15 +72,8 @@ def proposal_fingerprint(
         "round": round_id,
         "run": run,
         "lines": sorted(
-            [
-                line.line_key,
-                line.kommunenummer,
-                line.period,
-                line.component,
-                f"{line.amount:.2f}",
-                line.corrects,
-            ]
-            for line in lines
+            [key, number, period, component, f"{amount:.2f}", corrects]
+            for key, number, period, component, amount, corrects in lines
         ),
         "held": {number: sorted(reasons) for number, reasons in sorted(held.items())},
     }

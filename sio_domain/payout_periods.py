@@ -156,7 +156,17 @@ def months_covered(start: date, end: date) -> Iterator[Month]:
     this gives the seeds' whole months; a participation starting mid-month begins to count from the
     next month, one ending mid-month still counts that month.
     """
+    return iter(months_spanned(start, end))
+
+
+@lru_cache(maxsize=1024)
+def months_spanned(start: date, end: date) -> tuple[Month, ...]:
+    """:func:`months_covered` as a tuple, worked out once per (start, end).
+
+    A payout run asks for every participation's months, and most participations of a round
+    share their start and end: the months are the same tuple for all of them.
+    """
     first = Month.of(start)
     if start.day != 1:
         first = first.next()
-    return months_between(first, Month.of(end))
+    return tuple(months_between(first, Month.of(end)))

@@ -29,7 +29,7 @@ from sio_domain.entitlement import (
     AdaptationClaim,
     Component,
     Entitlement,
-    abf_entitlements,
+    abf_owed,
     advance_entitlements,
     system_adaptation_entitlements,
 )
@@ -165,11 +165,42 @@ def plan_payout(
     inputs: PayoutInputs,
 ) -> PayoutPlan:
     """Decide the run: the new lines per payee, what is held back and why (``on``: as-of date)."""
+    draft = draft_payout(round_def, run, on=on, registry=registry, inputs=inputs)
+    return complete_payout(draft, inputs.activity, inputs)
+
+
+@dataclass
+class PayoutDraft:
+    """A run decided up to its activity: who is paid or held and why, and the advances owed.
+
+    ABF (settled from the priced activity, the one large read of a run) is all that is left;
+    :func:`complete_payout` adds it and settles. The split lets the caller price the activity
+    while everything else is worked out; the lines are the same as deciding it in one go.
+    """
+
+    run: Quarter
+    outcomes: dict[str, PayeeOutcome]
+    flags: list[Flag]
+    schedules: dict[str, PayeeSchedule]
+    advances: dict[str, list[Entitlement]]
+    """Per payee whose amounts could be worked out (schedule order): its advances."""
+    adaptation: list[Entitlement]
+
+
+def draft_payout(
+    round_def: RoundDefinition,
+    run: Quarter,
+    *,
+    on: date,
+    registry: MunicipalityRegistry,
+    inputs: PayoutInputs,
+) -> PayoutDraft:
+    """Everything :func:`plan_payout` decides that does not need ``inputs.activity``."""
     ours = [p for p in inputs.participations if p.round_id == round_def.id]
     others = [p for p in inputs.participations if p.round_id != round_def.id]
     schedules, flags = payee_schedules(round_def, ours, registry, other_rounds=others)
     outcomes: dict[str, PayeeOutcome] = {}
-    owed: list[Entitlement] = []
+    advances: dict[str, list[Entitlement]] = {}
     growth = GrowthIndex(round_def.financing, first_trial_year(round_def))
     by_number: dict[str, list[Participation]] = {}
     for participation in ours:
@@ -182,13 +213,35 @@ def plan_payout(
         if inputs.accounts is not None and account_of(payee, registry, inputs.accounts) is None:
             outcome.problems.append("no valid bank account (kontonummer) recorded")
         try:
-            owed += _owed(round_def, growth, schedule, run, registry, inputs, outcome)
+            owed = _advances(round_def, growth, schedule, run, registry, inputs, outcome)
         except FinancingDataError as error:
             outcome.problems.append(str(error))
+        else:
+            if owed is not None:
+                advances[payee] = owed
         outcomes[payee] = outcome
     claims, claim_flags = _claims(inputs.claims, schedules, registry)
     flags += claim_flags
-    owed += system_adaptation_entitlements(claims, round_def.financing.system_adaptation_max, run)
+    adaptation = system_adaptation_entitlements(
+        claims, round_def.financing.system_adaptation_max, run
+    )
+    return PayoutDraft(run, outcomes, flags, schedules, advances, adaptation)
+
+
+def complete_payout(
+    draft: PayoutDraft, activity: Mapping[tuple[str, Month], Decimal], inputs: PayoutInputs
+) -> PayoutPlan:
+    """The draft's ABF from ``activity`` (by number and month), settled against the ledger.
+
+    ABF is settled up to the quarter before the run; later months are not looked up.
+    """
+    run, outcomes, flags = draft.run, draft.outcomes, draft.flags
+    settled = run.previous()
+    owed: list[Entitlement] = []
+    for payee, advances in draft.advances.items():
+        owed += advances
+        owed += abf_owed(draft.schedules[payee], activity, settled)
+    owed += draft.adaptation
     payees = set(outcomes)
     lines = settle(owed, inputs.paid, payees=payees, horizon=horizon(run))
     lines += adjustment_lines(inputs.adjustments, inputs.paid, payees=payees)
@@ -263,7 +316,7 @@ def _duties(
     return problems
 
 
-def _owed(
+def _advances(
     round_def: RoundDefinition,
     growth: GrowthIndex,
     schedule: PayeeSchedule,
@@ -271,7 +324,8 @@ def _owed(
     registry: MunicipalityRegistry,
     inputs: PayoutInputs,
     outcome: PayeeOutcome,
-) -> list[Entitlement]:
+) -> list[Entitlement] | None:
+    """The payee's advances up to ``run``; None (and the problem noted) without its baseline."""
     base = baseline_year(round_def)
     year_end = date(base, 12, 31)
     numbers = [
@@ -286,7 +340,7 @@ def _owed(
             if numbers
             else f"no municipality of this lineage was in force at the end of {base}"
         )
-        return []
+        return None
     baseline = sum((inputs.expenditure[number] for number in numbers), Decimal("0"))
     years = schedule.by_year()
     top_up = {}
@@ -301,24 +355,14 @@ def _owed(
             )
             for year, months in years.items()
         }
-    settled = run.previous()  # ABF is settled up to here: later months are not looked up
-    value_by_month = {
-        month: inputs.activity.get((schedule.kommunenummer, month), _ZERO)
-        for months in years.values()
-        if months.all[0].quarter <= settled
-        for month in months.abf
-    }
-    return [
-        *advance_entitlements(
-            schedule,
-            round_def.financing,
-            baseline=baseline,
-            growth=growth,
-            top_up=top_up,
-            through=run,
-        ),
-        *abf_entitlements(schedule, value_by_month, settled),
-    ]
+    return advance_entitlements(
+        schedule,
+        round_def.financing,
+        baseline=baseline,
+        growth=growth,
+        top_up=top_up,
+        through=run,
+    )
 
 
 _ZERO = Decimal("0")

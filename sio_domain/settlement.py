@@ -65,6 +65,7 @@ class StaffAdjustment:
 
 
 _NO_LONGER_OWED = Basis("no longer owed")
+_NOTHING = Decimal("0.00")
 
 
 def line_key(
@@ -97,52 +98,58 @@ def settle(
     longer owed at all is reversed by a correction.
     """
     originals: dict[tuple[str, str, Component], PaidLine] = {}
+    corrections: list[PaidLine] = []
     for line in paid:
-        if line.component not in ("correction", "adjustment"):
-            originals[(line.kommunenummer, line.period, line.component)] = line
-    by_id = {line.id: line for line in originals.values()}
+        component = line.component
+        if component == "correction":
+            corrections.append(line)
+        elif component != "adjustment":
+            originals[(line.kommunenummer, line.period, component)] = line
+    key_of = {line.id: key for key, line in originals.items()}
     paid_total: dict[tuple[str, str, Component], Decimal] = {
         key: line.amount for key, line in originals.items()
     }
-    for line in paid:
-        if line.component == "correction" and line.corrects in by_id:
-            original = by_id[line.corrects]
-            key = (original.kommunenummer, original.period, original.component)
-            paid_total[key] += line.amount
+    for line in corrections:
+        corrected = key_of.get(line.corrects) if line.corrects is not None else None
+        if corrected is not None:
+            paid_total[corrected] += line.amount
     owed_total: dict[tuple[str, str, Component], tuple[Decimal, Basis]] = {}
-    for item in owed:
-        inside = item.component in horizon and item.period <= horizon[item.component]
-        if item.kommunenummer in payees and inside:
-            owed_total[(item.kommunenummer, item.period.label, item.component)] = (
-                item.amount,
-                item.basis,
-            )
+    for payee, quarter, component, amount, basis in owed:
+        limit = horizon.get(component)
+        if limit is not None and quarter <= limit and payee in payees:
+            owed_total[(payee, quarter.label, component)] = (amount, basis)
     last = {component: quarter.label for component, quarter in horizon.items()}
     for key in originals:
         payee, period, component = key
-        inside = component in last and period <= last[component]  # YYYYQn sorts as text
-        if payee in payees and inside and key not in owed_total:
-            owed_total[key] = (Decimal("0.00"), _NO_LONGER_OWED)
+        limit_label = last.get(component)
+        inside = limit_label is not None and period <= limit_label  # YYYYQn sorts as text
+        if inside and payee in payees and key not in owed_total:
+            owed_total[key] = (_NOTHING, _NO_LONGER_OWED)
     lines = []
+    texts: dict[int, str] = {}  # a year's instalments share their basis: rendered once
     for key, (amount, basis) in owed_total.items():
-        payee, period, component = key
         found = originals.get(key)
         if found is None:
             if amount != 0:
-                lines.append(NewLine(payee, period, component, amount, basis.text()))
+                payee, period, component = key
+                text = texts.get(id(basis))
+                if text is None:
+                    text = texts[id(basis)] = basis.text()
+                lines.append(NewLine(payee, period, component, amount, text))
             continue
-        original = found
-        difference = amount - paid_total[key]
+        already = paid_total[key]
+        difference = amount - already
         if difference != 0:
+            payee, period, component = key
             lines.append(
                 NewLine(
                     payee,
                     period,
                     "correction",
                     difference,
-                    f"{component} {period}: owed {amount}, paid {paid_total[key]} ({basis.text()})",
-                    corrects=original.id,
-                    reference=str(original.id),
+                    f"{component} {period}: owed {amount}, paid {already} ({basis.text()})",
+                    corrects=found.id,
+                    reference=str(found.id),
                 )
             )
     lines.sort(key=lambda line: (line.kommunenummer, line.period, line.component))

@@ -39,9 +39,14 @@ LEDGER_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class LedgerLine:
-    """One payout line as shown to people and scripts."""
+    """One payout line as shown to people and scripts.
+
+    Hashed and compared by value like a frozen one, but not frozen: a catch-up run builds
+    thousands, and a frozen dataclass's ``__init__`` costs about ten times as much. Nothing
+    assigns to a line once built.
+    """
 
     kommunenummer: str
     municipality: str

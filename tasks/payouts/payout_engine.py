@@ -23,15 +23,17 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import func
+from sqlalchemy import Engine, func
+from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, select
 
 from sio_domain.financing import baseline_year, unit_prices_in_ore
@@ -50,13 +52,14 @@ from sio_domain.payout_approval import (
     proposal_fingerprint,
     same_person,
 )
-from sio_domain.payout_periods import Quarter
+from sio_domain.payout_periods import Month, Quarter
 from sio_domain.payout_run import (
     PayoutInputs,
     PayoutPlan,
     activity_window,
     check_run_quarter,
-    plan_payout,
+    complete_payout,
+    draft_payout,
 )
 from sio_domain.round_definition import RoundDefinition
 from sio_domain.services import SERVICE_CATALOGUE
@@ -506,38 +509,72 @@ def _compute(
     round_def, quarter = context.round_def, context.quarter
     participations = queries.participations(session)
     first, last = activity_window(round_def, participations, quarter)
-    activity = {}
-    if first <= last:
-        prices = unit_prices_in_ore(
-            round_def.financing, tuple(SERVICE_CATALOGUE), range(first.year, last.year + 1)
+    with _activity_alongside(session, round_def, first, last, as_of) as priced_activity:
+        inputs = PayoutInputs(
+            participations=participations,
+            agreements=queries.agreement_states(session, round_def.id),
+            expenditure=queries.expenditure_by_number(
+                session, baseline_year(round_def), round_def.financing.kostra_functions
+            ),
+            activity={},  # being priced alongside; complete_payout takes it below
+            paid=queries.ledger(session, round_def.id),
+            adjustments=queries.adjustments(session, round_def.id, as_of),
+            claims=[
+                (number, amount, entered.astimezone(OSLO).date())
+                for number, amount, entered in queries.adaptation_claims(
+                    session, round_def.id, as_of
+                )
+            ],
+            duties_done=queries.duties_done(session, round_def.id),
+            accounts=queries.bank_accounts(session),
         )
-        activity = queries.activity_value(
-            session, first=first, last=last, as_of=as_of, prices_ore=prices
-        )
-    report(0.3, "activity priced")
-    inputs = PayoutInputs(
-        participations=participations,
-        agreements=queries.agreement_states(session, round_def.id),
-        expenditure=queries.expenditure_by_number(
-            session, baseline_year(round_def), round_def.financing.kostra_functions
-        ),
-        activity=activity,
-        paid=queries.ledger(session, round_def.id),
-        adjustments=queries.adjustments(session, round_def.id, as_of),
-        claims=[
-            (number, amount, entered.astimezone(OSLO).date())
-            for number, amount, entered in queries.adaptation_claims(session, round_def.id, as_of)
-        ],
-        duties_done=queries.duties_done(session, round_def.id),
-        accounts=queries.bank_accounts(session),
-    )
-    on = as_of.astimezone(OSLO).date()
-    from tasks.records.replanning import round_as_decided
+        on = as_of.astimezone(OSLO).date()
+        from tasks.records.replanning import round_as_decided
 
-    round_def = round_as_decided(session, round_def, on)  # an early end decided by then counts
-    plan = plan_payout(round_def, quarter, on=on, registry=context.registry, inputs=inputs)
+        round_def = round_as_decided(session, round_def, on)  # an early end decided by then counts
+        draft = draft_payout(round_def, quarter, on=on, registry=context.registry, inputs=inputs)
+        activity = priced_activity()
+    report(0.3, "activity priced")
+    plan = complete_payout(draft, activity, replace(inputs, activity=activity))
     report(0.6, "lines computed")
     return _result(round_def, plan, as_of, status, {p.id: p.line_key for p in inputs.paid})
+
+
+@contextmanager
+def _activity_alongside(
+    session: Session, round_def: RoundDefinition, first: Month, last: Month, as_of: datetime
+) -> Iterator[Callable[[], Mapping[tuple[str, Month], Decimal]]]:
+    """The run's priced activity (its one large read), read on a connection of its own while
+    the run reads and works out everything else; the callable waits for it.
+
+    The database does the pricing and summing in its own process (PostgreSQL) or with Python's
+    lock released (SQLite), so on two cores the run's own work overlaps it. The run's
+    transaction holds the round's payout lock, and activity is only ever appended, so the
+    second connection reads what the run's own would. A database that is one connection
+    (SQLite in memory) is read in line.
+    """
+    if first > last:
+        yield dict
+        return
+    prices = unit_prices_in_ore(
+        round_def.financing, tuple(SERVICE_CATALOGUE), range(first.year, last.year + 1)
+    )
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or isinstance(bind.pool, StaticPool):
+        found = queries.activity_value(
+            session, first=first, last=last, as_of=as_of, prices_ore=prices
+        )
+        yield lambda: found
+        return
+
+    def read() -> Mapping[tuple[str, Month], Decimal]:
+        with bind.connect() as connection:
+            return queries.activity_value(
+                connection, first=first, last=last, as_of=as_of, prices_ore=prices
+            )
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sio-payout-activity") as pool:
+        yield pool.submit(read).result
 
 
 def _result(

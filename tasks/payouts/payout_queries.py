@@ -9,12 +9,12 @@ query per table, never one per municipality.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, literal_column, text
+from sqlalchemy import Connection, Row, case, func, literal_column, text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 from sqlmodel import Session, col, select
@@ -41,11 +41,37 @@ from tasks.storage.tables import (
 
 _PAYOUT_LOCK_BASE = 5_102_016_100  # beside tasks/storage/database.py's migration lock key
 
+Source = Session | Connection
+"""Where a read runs: the run's session, or a connection of its own (the activity, read
+alongside the rest of the run: :mod:`tasks.payouts.payout_engine`)."""
+
+
+def _connection(source: Source) -> Connection:
+    """The connection column queries run on as plain SQL, in the session's transaction.
+
+    The ORM's per-row handling cost more than the queries for the thousands of rows a run
+    reads (ledger, activity); the column types still convert the values. Anything the session
+    holds unwritten is flushed first, as the ORM's own query would.
+    """
+    if isinstance(source, Session):
+        source.flush()
+        return source.connection()
+    return source
+
+
+def _rows(source: Source, statement: Any) -> Sequence[Row[Any]]:
+    return _connection(source).execute(statement).all()
+
+
+def _first(source: Source, statement: Any) -> Row[Any] | None:
+    return _connection(source).execute(statement).first()
+
 
 def participations(session: Session) -> list[Participation]:
     """Every recorded participation, in every round (for the one-round-per-month rule)."""
     table = ParticipationRecord
-    rows = session.exec(
+    rows = _rows(
+        session,
         select(  # type: ignore[call-overload]  # sqlmodel types up to 4 columns
             col(table.round_id),
             col(table.kommunenummer),
@@ -53,8 +79,8 @@ def participations(session: Session) -> list[Participation]:
             col(table.start),
             col(table.end),
             col(table.abf_start),
-        )
-    ).all()
+        ),
+    )
     return [Participation(*row) for row in rows]
 
 
@@ -62,14 +88,15 @@ def agreement_states(session: Session, round_id: str) -> dict[str, AgreementStat
     """Per participation number: when the agreement was received and signed, and the reply."""
     received: dict[str, date] = {}
     signed: dict[str, date] = {}
-    signatures = session.exec(
+    signatures = _rows(
+        session,
         select(
             col(SignatureRecord.kommunenummer),
             col(SignatureRecord.party),
             col(SignatureRecord.signed_on),
             col(SignatureRecord.received_on),
-        ).where(col(col(SignatureRecord.round_id)) == round_id)
-    ).all()
+        ).where(col(col(SignatureRecord.round_id)) == round_id),
+    )
     for number, party, signed_on, received_on in signatures:
         if party == "municipality":
             received[number] = received_on
@@ -77,11 +104,12 @@ def agreement_states(session: Session, round_id: str) -> dict[str, AgreementStat
             signed[number] = signed_on
     replies = {
         number: (accepted, replied_on)
-        for number, accepted, replied_on in session.exec(
+        for number, accepted, replied_on in _rows(
+            session,
             select(
                 col(ReplyRecord.kommunenummer), ReplyRecord.accepted, col(ReplyRecord.replied_on)
-            ).where(col(col(ReplyRecord.round_id)) == round_id)
-        ).all()
+            ).where(col(col(ReplyRecord.round_id)) == round_id),
+        )
     }
     return {
         number: AgreementState(
@@ -98,19 +126,20 @@ def expenditure_by_number(
     session: Session, year: int, functions: tuple[str, ...]
 ) -> dict[str, Decimal]:
     """Net operating expenditure of ``year`` on ``functions``, per number (NOK)."""
-    rows = session.exec(
+    rows = _rows(
+        session,
         select(ExpenditureRecord.kommunenummer, func.sum(ExpenditureRecord.amount_ore))
         .where(
             col(ExpenditureRecord.year) == year,
             col(ExpenditureRecord.function).in_(functions),
         )
-        .group_by(col(ExpenditureRecord.kommunenummer))
-    ).all()
+        .group_by(col(ExpenditureRecord.kommunenummer)),
+    )
     return {number: Decimal(int(total)).scaleb(-2) for number, total in rows}
 
 
 def activity_value(
-    session: Session,
+    source: Source,
     *,
     first: Month,
     last: Month,
@@ -129,15 +158,18 @@ def activity_value(
     as fewer one bits than reports, and only then are the reports ranked (a window function,
     which costs more than the plain ``GROUP BY``) — one query instead of a check and a query.
     A service without a price adds 0 whichever of its reports counts: its repeats do not matter.
+    ``source`` may be a connection of its own, so a run can price its activity while it does
+    the rest of its work.
     """
     price = price_case(ActivityReport, prices_ore)
     bits = _code_bits(prices_ore)
     if bits is None:
-        superseded = _any_superseded(session, first=first, last=last, as_of=as_of)
+        superseded = _any_superseded(source, first=first, last=last, as_of=as_of)
         reports = latest_activity if superseded else _reports
-        return _values(session, reports(first=first, last=last, as_of=as_of), prices_ore)
+        return _values(source, reports(first=first, last=last, as_of=as_of), prices_ore)
     code = col(ActivityReport.service_code)
-    rows = session.exec(
+    rows = _rows(
+        source,
         select(  # type: ignore[call-overload]  # sqlmodel types up to 4 columns
             col(ActivityReport.kommunenummer),
             col(ActivityReport.month),
@@ -146,11 +178,11 @@ def activity_value(
             func.sum(case(bits, value=code, else_=0)),
         )
         .where(*_window(first=first, last=last, as_of=as_of))
-        .group_by(col(ActivityReport.kommunenummer), col(ActivityReport.month))
-    ).all()
+        .group_by(col(ActivityReport.kommunenummer), col(ActivityReport.month)),
+    )
     if any(int(count or 0) != int(mask or 0).bit_count() for _, _, _, count, mask in rows):
         latest = latest_activity(first=first, last=last, as_of=as_of)
-        return _values(session, latest, prices_ore)
+        return _values(source, latest, prices_ore)
     return _to_values((number, label, total) for number, label, total, _, _ in rows)
 
 
@@ -170,18 +202,19 @@ def _code_bits(prices_ore: Mapping[tuple[str, int], int]) -> dict[str, int] | No
 
 
 def _values(
-    session: Session, reports: Subquery, prices_ore: Mapping[tuple[str, int], int]
+    source: Source, reports: Subquery, prices_ore: Mapping[tuple[str, int], int]
 ) -> dict[tuple[str, Month], Decimal]:
     value = func.sum(reports.c.units_hundredths * price_case(reports.c, prices_ore))
-    rows = session.exec(
+    rows = _rows(
+        source,
         select(reports.c.kommunenummer, reports.c.month, value).group_by(
             reports.c.kommunenummer, reports.c.month
-        )
-    ).all()
+        ),
+    )
     return _to_values(rows)
 
 
-def _to_values(rows: Iterable[tuple[str, str, Any]]) -> dict[tuple[str, Month], Decimal]:
+def _to_values(rows: Iterable[Any]) -> dict[tuple[str, Month], Decimal]:
     months: dict[str, Month] = {}
     values = {}
     for number, label, total in rows:
@@ -198,9 +231,10 @@ def _window(*, first: Month, last: Month, as_of: datetime) -> list[ColumnElement
     ]
 
 
-def _any_superseded(session: Session, *, first: Month, last: Month, as_of: datetime) -> bool:
+def _any_superseded(source: Source, *, first: Month, last: Month, as_of: datetime) -> bool:
     """Whether any municipality, month and service in the window has more than one report."""
-    found = session.exec(
+    found = _first(
+        source,
         select(ActivityReport.kommunenummer)
         .where(*_window(first=first, last=last, as_of=as_of))
         .group_by(
@@ -209,8 +243,8 @@ def _any_superseded(session: Session, *, first: Month, last: Month, as_of: datet
             col(ActivityReport.service_code),
         )
         .having(func.count() > 1)
-        .limit(1)
-    ).first()
+        .limit(1),
+    )
     return found is not None
 
 
@@ -279,7 +313,8 @@ def price_case(columns: Any, prices_ore: Mapping[tuple[str, int], int]) -> Colum
 
 def ledger(session: Session, round_id: str) -> list[PaidLine]:
     """Every line of the round already in the ledger (what has been paid)."""
-    rows = session.exec(
+    rows = _rows(
+        session,
         select(  # type: ignore[call-overload]  # sqlmodel types up to 4 columns
             col(LedgerLineRecord.id),
             col(LedgerLineRecord.kommunenummer),
@@ -288,8 +323,8 @@ def ledger(session: Session, round_id: str) -> list[PaidLine]:
             col(LedgerLineRecord.amount_ore),
             col(LedgerLineRecord.corrects),
             col(LedgerLineRecord.line_key),
-        ).where(col(col(LedgerLineRecord.round_id)) == round_id)
-    ).all()
+        ).where(col(col(LedgerLineRecord.round_id)) == round_id),
+    )
     return [
         PaidLine(line_id, number, period, component, Decimal(amount).scaleb(-2), corrects, key)
         for line_id, number, period, component, amount, corrects, key in rows
@@ -349,7 +384,8 @@ def duties_done(session: Session, round_id: str) -> dict[str, dict[str, date]]:
     The day done is what counts (the run compares it with its own day), as a signature counts
     from the day the directorate received it: staff record both after the fact.
     """
-    rows = session.exec(
+    rows = _rows(
+        session,
         select(
             col(ActivityStatus.kommunenummer),
             col(ActivityStatus.activity_key),
@@ -357,8 +393,8 @@ def duties_done(session: Session, round_id: str) -> dict[str, dict[str, date]]:
         ).where(
             col(ActivityStatus.round_id) == round_id,
             col(ActivityStatus.activity_key).startswith("annual_report:"),
-        )
-    ).all()
+        ),
+    )
     done: dict[str, dict[str, date]] = {}
     for number, key, done_on in rows:
         done.setdefault(number, {})[key] = done_on
@@ -372,12 +408,13 @@ def bank_accounts(session: Session) -> dict[str, str]:
     goes, whenever the run's instant. Recording one changes a held proposal (the hold lifts), so
     that proposal needs its approvals again.
     """
-    rows = session.exec(
+    rows = _rows(
+        session,
         select(BankAccountRecord.kommunenummer, BankAccountRecord.account).order_by(
             col(BankAccountRecord.recorded_at), col(BankAccountRecord.id)
-        )
-    ).all()
-    return dict(rows)
+        ),
+    )
+    return {str(number): str(account) for number, account in rows}
 
 
 def approvals(session: Session, round_id: str, run: str) -> list[Approval]:

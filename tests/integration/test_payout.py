@@ -7,6 +7,7 @@ successor with one cap, and nothing paid before the agreement is signed.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -460,3 +461,39 @@ def test_system_adaptation_is_reimbursed_up_to_the_maximum(db: Trial) -> None:
         if line.component == "system_adaptation"
     ]
     assert paid == [("2016Q1", Decimal("30000.00")), ("2016Q3", Decimal("10000.00"))]
+
+
+def test_activity_priced_on_its_own_connection_pays_what_one_connection_pays(
+    db: Trial, tmp_path: Path
+) -> None:
+    """A run prices its activity on a second connection while it reads and decides the rest; a
+    database that is a single connection (SQLite in memory) prices it in line. The lines, the
+    superseded report and the late June included, are the same."""
+    alone = Trial(
+        f"sqlite:///file:sio-{uuid.uuid4().hex}?mode=memory&cache=shared&uri=true", tmp_path
+    )
+    paid: list[list[tuple[str, str, Decimal, str | None, str]]] = []
+    for trial in (db, alone):
+        stjordal_2016(trial, "100000000")
+        trial.participate("sio-2016", "5035", "B", date(2016, 5, 1), R2016_END)
+        trial.expenditure(2015, {"5035": "50000000"})
+        trial.activity(
+            datetime(2016, 7, 2, tzinfo=UTC),
+            [("1714", "2016-05", "home_nursing", "100"), ("1714", "2016-06", "day_care", "3")],
+        )
+        trial.run("sio-2016", "2016Q3")
+        trial.activity(
+            datetime(2016, 8, 15, tzinfo=UTC),
+            [("1714", "2016-05", "home_nursing", "110"), ("1714", "2016-07", "day_care", "2")],
+        )
+        trial.run("sio-2016", "2016Q4")
+        paid.append(
+            [
+                (line.line_key, line.component, line.amount, line.corrects, line.basis)
+                for line in trial.ledger("sio-2016")
+            ]
+        )
+    dispose_engine(alone.url)
+    assert paid[0] == paid[1]
+    corrections = [line for line in paid[0] if line[1] == "correction"]
+    assert [amount for _, _, amount, _, _ in corrections] == [Decimal("7500.00")]  # 10 h × 750

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sio_domain.municipality_registry import MunicipalityRegistry
 from sio_domain.payees import Participation, payee_schedules
-from sio_domain.payout_periods import Month, months_between
+from sio_domain.payout_periods import Month, months_between, months_covered, months_spanned
 from tasks.intake.round_files import load_round
 from tasks.records.municipality_lookup import shipped_versions
 
@@ -115,3 +118,21 @@ def test_a_participation_the_registry_cannot_place_is_flagged() -> None:
     schedules, flags = payee_schedules(ROUND_2016, [ghost], REGISTRY)
     assert schedules == {}
     assert flags[0].kommunenummer == "9999" and "unknown kommunenummer" in flags[0].reason
+
+
+@given(
+    start=st.dates(min_value=date(2015, 1, 1), max_value=date(2022, 12, 31)),
+    days=st.integers(min_value=0, max_value=2000),
+)
+def test_a_participation_counts_every_month_whose_first_day_it_covers(
+    start: date, days: int
+) -> None:
+    """Worked out once per (start, end) and shared: still exactly the months it covers."""
+    end = start + timedelta(days=days)
+    expected = [
+        month
+        for month in months_between(Month.of(start), Month.of(end))
+        if start <= month.first_day <= end
+    ]
+    assert months_spanned(start, end) == tuple(expected)
+    assert list(months_covered(start, end)) == expected

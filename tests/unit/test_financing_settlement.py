@@ -134,3 +134,33 @@ def test_rounds_with_a_reply_deadline_also_need_the_offer_accepted() -> None:
     ]
     accepted = AgreementState(date(2020, 12, 20), date(2020, 12, 21), True, date(2020, 12, 30))
     assert clearance_problems(accepted, needs_reply=True, on=on) == []
+
+
+def test_instalments_sharing_a_basis_and_lines_with_their_own_each_show_theirs() -> None:
+    """A year's instalments share one basis (rendered once); every other line keeps its own."""
+    year = Basis("2017: F {0} × 12/12", (Decimal("400.00"),))
+    owed_now = [
+        Entitlement("1714", Q1, "frame", Decimal("100.00"), year),
+        Entitlement("1714", Q2, "frame", Decimal("100.00"), year),
+        Entitlement(
+            "1714",
+            Q1,
+            "income_supplement",
+            Decimal("4.00"),
+            Basis("supplement {0}", (Decimal("16"),)),
+        ),
+        Entitlement(
+            "5035",
+            Q1,
+            "frame",
+            Decimal("100.00"),
+            Basis("2017: F {0} × 12/12", (Decimal("800.00"),)),
+        ),
+    ]
+    lines = settle(owed_now, [], payees={"1714", "5035"}, horizon=HORIZON)
+    assert [(line.kommunenummer, line.period, line.component, line.basis) for line in lines] == [
+        ("1714", "2017Q1", "frame", "2017: F 400.00 × 12/12"),
+        ("1714", "2017Q1", "income_supplement", "supplement 16.00"),
+        ("1714", "2017Q2", "frame", "2017: F 400.00 × 12/12"),
+        ("5035", "2017Q1", "frame", "2017: F 800.00 × 12/12"),
+    ]

@@ -4,6 +4,7 @@ decision D)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from sio_domain.money import (
     format_amount,
     from_ore,
+    instalments_of,
     parse_amount,
     pro_rate,
     round_ore,
@@ -115,3 +117,24 @@ def test_typed_amounts_are_refused_unless_plain_with_two_decimals(text: str) -> 
 def test_typed_amounts_keep_their_sign() -> None:
     assert parse_amount("-2500") == Decimal("-2500.00")
     assert parse_amount(" 150000.5 ") == Decimal("150000.50")
+
+
+def _half_up_exact(value: Fraction) -> Decimal:
+    """``value`` (not negative) rounded half-up to øre, worked out in exact fractions."""
+    cents = value * 100
+    whole = cents.numerator // cents.denominator
+    return from_ore(whole + (1 if cents - whole >= Fraction(1, 2) else 0))
+
+
+@given(total=positive_amounts, parts=weights)
+def test_instalments_of_checked_arguments_are_each_share_rounded_half_up_exactly(
+    total: Decimal, parts: list[int]
+) -> None:
+    """The run's unchecked split: every instalment but the last is its exact share rounded
+    half-up, the last takes the remainder (the same as split_instalments)."""
+    whole = sum(parts)
+    instalments = instalments_of(total, parts, whole)
+    expected = [_half_up_exact(Fraction(total) * weight / whole) for weight in parts[:-1]]
+    assert instalments[:-1] == expected
+    assert instalments[-1] == total - sum(expected, Decimal("0"))
+    assert instalments == split_instalments(total, parts)
