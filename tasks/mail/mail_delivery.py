@@ -48,14 +48,14 @@ import ssl
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
+from sqlalchemy import BindParameter, Connection, Table, bindparam, insert, or_, select, update
 from sqlmodel import col
 
 from deployments.settings import Settings
@@ -100,6 +100,29 @@ _RECORD = update(_MAILS).where(
 )
 
 _AUDIT_ENTRY = insert(_AUDIT)
+# The claim's statements, built once: a batch's ids go in as one expanding parameter.
+_IDS: BindParameter[int] = bindparam("b_ids", expanding=True)
+_TAKING = update(_MAILS).values(
+    state=CLAIMED,
+    attempts=_MAILS.c.attempts + 1,
+    claimed_by=bindparam("b_claimant", type_=_MAILS.c.claimed_by.type),
+    claimed_at=bindparam("b_wall", type_=_MAILS.c.claimed_at.type),
+)
+_TAKE_QUEUED = _TAKING.where(
+    _MAILS.c.id.in_(_IDS),
+    _MAILS.c.state == QUEUED,
+    _MAILS.c.due_at <= bindparam("b_now"),
+    or_(_MAILS.c.next_attempt_at.is_(None), _MAILS.c.next_attempt_at <= bindparam("b_now")),
+)
+_TAKE_STALE = _TAKING.where(  # NULL-safe: a claim without a claimant is stale too
+    _MAILS.c.id == bindparam("b_id"),
+    _MAILS.c.state == CLAIMED,
+    _MAILS.c.claimed_by.is_not_distinct_from(bindparam("b_held_by")),
+)
+_CLAIMED = select(_MAILS).where(
+    _MAILS.c.id.in_(_IDS), _MAILS.c.claimed_by == bindparam("b_claimant")
+)
+_ATTACHED = select(_ATTACHMENTS).where(_ATTACHMENTS.c.mail_id.in_(_IDS)).order_by(_ATTACHMENTS.c.id)
 
 Recheck = Callable[[OutgoingMail, datetime], "str | None"]
 
@@ -309,6 +332,10 @@ class _Change:
     audit: dict[str, Any] | None
 
 
+class _ClaimLost(Exception):
+    """A group's answers matched fewer claims than it holds: another run took one over."""
+
+
 class _ServerUnusable(Exception):
     def __init__(self, error: DeliveryError) -> None:
         super().__init__(str(error))
@@ -365,42 +392,20 @@ class _Sweep:
         ]
         if not queued and not stale:
             return [], wall
-        mine = {"claimed_by": self.claimant, "claimed_at": wall}
-        taking = update(_MAILS).values(state=CLAIMED, attempts=_MAILS.c.attempts + 1, **mine)
         ids = [row.id for row in candidates]
+        mine = {"b_claimant": self.claimant, "b_wall": wall}
         with connection.begin():
             if queued:  # the write first: SQLite takes its lock before it reads
-                connection.execute(
-                    taking.where(
-                        _MAILS.c.id.in_(queued),
-                        _MAILS.c.state == QUEUED,
-                        _MAILS.c.due_at <= self.now,
-                        or_(
-                            _MAILS.c.next_attempt_at.is_(None),
-                            _MAILS.c.next_attempt_at <= self.now,
-                        ),
-                    )
-                )
+                connection.execute(_TAKE_QUEUED, {"b_ids": queued, "b_now": self.now, **mine})
             for row in stale:
                 connection.execute(
-                    taking.where(
-                        _MAILS.c.id == row.id,
-                        _MAILS.c.state == CLAIMED,
-                        _MAILS.c.claimed_by == row.claimed_by,  # None: IS NULL
-                    )
+                    _TAKE_STALE, {"b_id": row.id, "b_held_by": row.claimed_by, **mine}
                 )
-            rows = connection.execute(
-                select(_MAILS).where(_MAILS.c.id.in_(ids), _MAILS.c.claimed_by == self.claimant)
-            ).mappings()
-            by_id = {row["id"]: dict(row) for row in rows}
+            rows = connection.execute(_CLAIMED, {"b_ids": ids, "b_claimant": self.claimant})
+            by_id = {row["id"]: dict(row) for row in rows.mappings()}
             files: dict[int, list[Attachment]] = {}
             if by_id:
-                query = (
-                    select(_ATTACHMENTS)
-                    .where(_ATTACHMENTS.c.mail_id.in_(list(by_id)))
-                    .order_by(_ATTACHMENTS.c.id)
-                )
-                for item in connection.execute(query):
+                for item in connection.execute(_ATTACHED, {"b_ids": list(by_id)}):
                     files.setdefault(item.mail_id, []).append(
                         Attachment(item.filename, item.mimetype, item.content)
                     )
@@ -653,9 +658,31 @@ class _RecordBook:
         except DeliveryError as error:
             self.unwritten += [change.mail_id for change in held]
             raise _ServerUnusable(error) from None
-        with self.transaction(durable=True):
-            for change in held:
+        try:
+            with self.transaction(durable=True):
+                self._write_group(held)
+        except _ClaimLost:  # rolled back: one at a time, leaving out the claims taken over
+            with self.transaction(durable=True):
+                for change in held:
+                    self._write(change)
+
+    def _write_group(self, changes: list[_Change]) -> None:
+        """A group's answers as one UPDATE and one INSERT executed many times (`_ClaimLost`).
+
+        Rolled back and written one at a time when any claim of the group was taken over: then
+        the driver's total row count no longer says which, and a lost claim's audit row must
+        not be written.
+        """
+        if not self.connection.dialect.supports_sane_multi_rowcount:
+            for change in changes:
                 self._write(change)
+            return
+        result = self.connection.execute(_RECORD, [change.values for change in changes])
+        if result.rowcount != len(changes):
+            raise _ClaimLost
+        audits = [change.audit for change in changes if change.audit is not None]
+        if audits:
+            self.connection.execute(_AUDIT_ENTRY, audits)
 
     def _write(self, change: _Change) -> None:
         result = self.connection.execute(_RECORD, change.values)
@@ -748,25 +775,28 @@ class FileOutbox:
         self.folder = folder
         self.durable = durable
         self._ready = False
-        self._unflushed: list[Path] = []
+        self._unflushed: list[str] = []
+        self._prefix = f"{folder}{os.sep}"
+        self._suffix = f".{os.getpid()}.tmp"
 
     def send(self, raw: bytes, *, key: str, sender: str, to: list[str]) -> Replies:
-        target = self.folder / eml_filename(key)
-        temporary = self.folder / f".{target.name}.{os.getpid()}.tmp"
+        name = eml_filename(key)
+        target = self._prefix + name
+        temporary = f"{self._prefix}.{name}{self._suffix}"
         try:
             if not self._ready:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self._ready = True
-            with temporary.open("wb") as file:
-                file.write(raw)
+            _write_new(temporary, raw)
             os.replace(temporary, target)
         except OSError as error:
-            temporary.unlink(missing_ok=True)
+            with suppress(OSError):
+                os.unlink(temporary)
             raise DeliveryError(
                 f"cannot write {target}: {error.strerror or error}", temporary=True, server=True
             ) from None
         self._unflushed.append(target)
-        return dict.fromkeys(to, (250, f"written to {target.name}"))
+        return dict.fromkeys(to, (250, f"written to {name}"))
 
     def make_durable(self) -> None:
         written, self._unflushed = self._unflushed, []
@@ -781,7 +811,7 @@ class FileOutbox:
                 finally:
                     os.close(descriptor)
                 return
-            for path in [*written, self.folder]:
+            for path in [*written, str(self.folder)]:
                 descriptor = os.open(path, os.O_RDONLY)
                 try:
                     os.fsync(descriptor)
@@ -796,6 +826,22 @@ class FileOutbox:
 
     def close(self) -> None:
         return None
+
+
+def _write_new(path: str, raw: bytes) -> None:
+    """``raw`` into a file at ``path`` (made or emptied), without Python's buffered file layer."""
+    descriptor = os.open(path, _NEW_FILE, 0o666)
+    try:
+        view = memoryview(raw)
+        while view:
+            view = view[os.write(descriptor, view) :]
+    finally:
+        os.close(descriptor)
+
+
+_NEW_FILE: Final = (
+    os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 
 
 def _syncfs() -> Callable[[int], int] | None:
