@@ -103,6 +103,7 @@ _RECORD = update(_MAILS).where(
 )
 
 _AUDIT_ENTRY = insert(_AUDIT)
+_DETAIL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)  # as record_audit
 # The claim's statements, built once: a batch's ids go in as one expanding parameter.
 _IDS: BindParameter[int] = bindparam("b_ids", expanding=True)
 _TAKING = update(_MAILS).values(
@@ -415,7 +416,8 @@ class _Sweep:
                     _TAKE_STALE, {"b_id": row.id, "b_held_by": row.claimed_by, **mine}
                 )
             rows = connection.execute(_CLAIMED, {"b_ids": ids, "b_claimant": self.claimant})
-            by_id = {row["id"]: dict(row) for row in rows.mappings()}
+            names = list(rows.keys())
+            by_id = {row.id: dict(zip(names, row, strict=True)) for row in rows}
             files: dict[int, list[Attachment]] = {}
             if by_id:
                 for item in connection.execute(_ATTACHED, {"b_ids": list(by_id)}):
@@ -509,11 +511,13 @@ class _Sweep:
                 merged[address] = ("pending", reply)
         flight.replies = merged
         waiting = flight.waiting
-        by_reply: dict[str, list[str]] = {}
-        for address, (recipient_state, reply) in merged.items():
-            if recipient_state != SENT:
-                by_reply.setdefault(reply, []).append(address)
-        reason = "; ".join(f"{', '.join(a)}: {reply}" for reply, a in by_reply.items())
+        reason = ""
+        if any(recipient_state != SENT for recipient_state, _ in merged.values()):
+            by_reply: dict[str, list[str]] = {}
+            for address, (recipient_state, reply) in merged.items():
+                if recipient_state != SENT:
+                    by_reply.setdefault(reply, []).append(address)
+            reason = "; ".join(f"{', '.join(a)}: {reply}" for reply, a in by_reply.items())
         values: dict[str, Any] = {"replies": encode_replies(merged)}
         if reason:  # kept after a later success: the last trouble, for the record
             values["last_error"] = f"attempt {row['attempts']} at {now.isoformat()}: {reason}"
@@ -537,7 +541,7 @@ class _Sweep:
         row.update(values)
         what = {SENT: "mail_sent", FAILED: "mail_failed", DEAD: "mail_dead"}.get(state)
         audit = self._audit(row, what, reason or None) if what else None
-        return _Change(row["id"], self._complete(row, values), audit), state, reason
+        return _Change(row["id"], self._keyed(row, values), audit), state, reason
 
     def _skipped(self, flight: _InFlight, reason: str) -> _Change:
         """A claimed message that is no longer true: ``skipped`` with the reason, and audited."""
@@ -551,16 +555,11 @@ class _Sweep:
         }
         row.update(values)
         audit = self._audit(row, "mail_skipped", values["skipped"])
-        return _Change(row["id"], self._complete(row, values), audit)
+        return _Change(row["id"], self._keyed(row, values), audit)
 
-    def _complete(self, row: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-        """Every recorded column, so that one statement (and one executemany) fits all."""
-        names = ("state", "replies", "last_error", "attempts", "claimed_by", "claimed_at")
-        more = ("next_attempt_at", "sent_at", "skipped")
-        return {name: values.get(name, row[name]) for name in names + more} | {
-            "b_id": row["id"],
-            "b_claimant": self.claimant,
-        }
+    def _keyed(self, row: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        """The changed columns and the row they are for (while this run's claim holds)."""
+        return values | {"b_id": row["id"], "b_claimant": self.claimant}
 
     def _audit(self, row: dict[str, Any], what: str, reason: str | None) -> dict[str, Any]:
         detail: dict[str, object] = {"key": row["key"], "kind": row["kind"]}
@@ -573,7 +572,7 @@ class _Sweep:
             "what": what,
             "round_id": row["round_id"],
             "kommunenummer": row["kommunenummer"],
-            "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
+            "detail": _DETAIL_JSON.encode(detail),
         }
 
     def _give_back(
@@ -726,7 +725,10 @@ class _RecordBook:
             for change in changes:
                 self._write(change)
             return
-        if self._run(_RECORD, [change.values for change in changes]) != len(changes):
+        alike: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the columns they change
+        for change in changes:
+            alike.setdefault(tuple(change.values), []).append(change.values)
+        if sum(self._run(_RECORD, rows) for rows in alike.values()) != len(changes):
             raise _ClaimLost
         audits = [change.audit for change in changes if change.audit is not None]
         if audits:
