@@ -20,9 +20,12 @@ What a crash costs, exactly:
   ``DURABLE_EVERY`` messages are offered again (same Message-ID), never a message less. Forcing
   each answer to disk alone cost more than the SMTP conversation itself.
 - ``.eml`` mode: a file is "sent" only once it is on disk, so the files are written (temporary
-  name, renamed into place) and the answers for a group of them are recorded together after one
-  flush of the outbox's file system (`FileOutbox.make_durable`), not an fsync per file. A crash
-  before that commit rewrites those files under the same names: replaced, not doubled.
+  name, renamed into place) and the answers for a group of them (a claimed batch) are recorded
+  together, in one transaction forced to disk, after one flush of the outbox's file system
+  (`FileOutbox.durability`), not an fsync per file. The flush runs in the background while the
+  next group is claimed and written; that group's end commits the earlier group. A crash
+  rewrites the files of the (at most two) groups not yet recorded, under the same names:
+  replaced, not doubled; a killed run's temporary files are removed by the next.
 
 Per recipient: 250/251 is ``sent``; 5xx is ``failed`` at once (the others still get it); 4xx and
 lost connections are retried a few times within the run (``attempts_per_run``, backoff
@@ -835,16 +838,7 @@ def _claim_is_stale(claimed_by: str | None, claimed_at: datetime | None, wall: d
     pid_text, _, _ = rest.partition(":")
     if host != _HOST or not pid_text.isdigit():
         return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False  # our own process: another thread's claim, still in flight
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return not _process_alive(int(pid_text))  # our own process: another thread's claim
 
 
 def _transport_for(settings: Settings) -> Transport:
@@ -856,11 +850,12 @@ def _transport_for(settings: Settings) -> Transport:
 class FileOutbox:
     """Writes each message as ``<key>--<hash>.eml`` into the outbox folder (no SMTP configured).
 
-    Written to a hidden temporary file and renamed into place, so a reader never sees half a
-    message; the name depends only on the key, so offering a message again replaces its file.
-    Files are made durable a group at a time (`make_durable`: one flush of the file system on
-    Linux, ``syncfs``; an fsync per file and one of the folder elsewhere), and the delivery run
-    records them as sent only after that; ``durable=False`` skips the flush for a throwaway
+    Written to a hidden temporary file (``.<name>.<pid>.tmp``) and renamed into place, so a
+    reader never sees half a message; the name depends only on the key, so offering a message
+    again replaces its file. A killed run's temporary files are removed by the next run on this
+    host. Files are made durable a group at a time (`durability`: one flush of the file system
+    on Linux, ``syncfs``; an fsync per file and one of the folder elsewhere), and the delivery
+    run records them as sent only after that; ``durable=False`` skips the flush for a throwaway
     outbox (a simulation's). A folder that cannot be written (disk full, read-only) is a
     server-level failure.
     """
@@ -882,6 +877,7 @@ class FileOutbox:
         try:
             if not self._ready:
                 self.folder.mkdir(parents=True, exist_ok=True)
+                _remove_leftovers(self.folder)
                 self._ready = True
             _write_new(temporary, raw)
             os.replace(temporary, target)
@@ -927,6 +923,36 @@ class FileOutbox:
 
     def close(self) -> None:
         return None
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Remove the temporary files of runs killed while writing (their process is gone).
+
+    Such a file may hold a whole message under a hidden name; its message was never recorded
+    as sent, so the run that offers it again writes it under its own name.
+    """
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            name = entry.name
+            if not (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            pid_text = name[: -len(".tmp")].rpartition(".")[2]
+            if pid_text.isdigit() and not _process_alive(int(pid_text)):
+                with suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process on this host (one we may not signal counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_new(path: str, raw: bytes) -> None:
