@@ -23,9 +23,13 @@ What a crash costs, exactly:
   name, renamed into place) and the answers for a group of them (a claimed batch) are recorded
   together, in one transaction forced to disk, after one flush of the outbox's file system
   (`FileOutbox.durability`), not an fsync per file. The flush runs in the background while the
-  next group is claimed and written; that group's end commits the earlier group. A crash
-  rewrites the files of the (at most two) groups not yet recorded, under the same names:
-  replaced, not doubled; a killed run's temporary files are removed by the next.
+  next group is claimed and written; that group's end commits the earlier group. A killed run
+  leaves the files of at most two groups unrecorded; the next run writes them again under the
+  same names: replaced, not doubled (and removes the killed run's temporary files). Those
+  commits are forced to disk every `DURABLE_GROUPS` groups and at the end of the run, so a
+  machine crash may also lose the answers of up to that many groups before: their files, on
+  disk already, are likewise written again. A message is never recorded ``sent`` before its
+  file is on disk.
 
 Per recipient: 250/251 is ``sent``; 5xx is ``failed`` at once (the others still get it); 4xx and
 lost connections are retried a few times within the run (``attempts_per_run``, backoff
@@ -95,6 +99,7 @@ RETRY_AFTER = timedelta(minutes=15)
 CLAIM_LEASE = timedelta(minutes=15)  # wall clock: renewed while a batch is being sent
 CLAIM_BATCH: Final = 100  # messages claimed in one short transaction
 DURABLE_EVERY: Final = 50  # answers recorded per commit forced to disk (machine crash: resent)
+DURABLE_GROUPS: Final = 5  # .eml groups per forced commit (machine crash: files rewritten)
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _HOST = socket.gethostname()
 _log = logging.getLogger(__name__)
@@ -641,6 +646,8 @@ class _RecordBook:
         self._sqlite_levels: tuple[int, int] | None = None  # (forced, unforced) synchronous
         self._prepared: dict[tuple[UpdateBase, tuple[str, ...]], _DriverStatement] = {}
         self._background: ThreadPoolExecutor | None = None
+        self.unforced_groups = 0  # groups of .eml answers committed since the last forced commit
+        self.closing = False  # the run is ending: commits are forced from here on
 
     def __enter__(self) -> _RecordBook:
         if self.dialect == "sqlite":
@@ -673,7 +680,11 @@ class _RecordBook:
         self.unforced = 0 if durable else self.unforced + 1
 
     def flush(self) -> None:
-        """Write every held answer now, once its file is durable (`_ServerUnusable` if not)."""
+        """Write every held answer now, once its file is durable (`_ServerUnusable` if not).
+
+        The commits from here on are forced to disk, and with them every earlier one.
+        """
+        self.closing = True
         self._hand_over()
         self._settle()
 
@@ -709,13 +720,20 @@ class _RecordBook:
         self._commit(held)
 
     def _commit(self, held: list[_Change]) -> None:
+        """A group's answers in one transaction, forced to disk every `DURABLE_GROUPS` groups.
+
+        A group's answer lost with the machine only makes the next run write its files again,
+        under the same names; forcing every group cost a disk flush each.
+        """
+        durable = self.closing or self.unforced_groups + 1 >= DURABLE_GROUPS
         try:
-            with self.transaction(durable=True):
+            with self.transaction(durable=durable):
                 self._write_group(held)
         except _ClaimLost:  # rolled back: one at a time, leaving out the claims taken over
-            with self.transaction(durable=True):
+            with self.transaction(durable=durable):
                 for change in held:
                     self._write(change)
+        self.unforced_groups = 0 if durable else self.unforced_groups + 1
 
     def _write_group(self, changes: list[_Change]) -> None:
         """A group's answers as one UPDATE and one INSERT executed many times (`_ClaimLost`).
