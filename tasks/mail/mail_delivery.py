@@ -66,6 +66,7 @@ from typing import Any, Final, Protocol
 from sqlalchemy import BindParameter, Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.types import TypeEngine
 from sqlmodel import col
 
 from deployments.settings import Settings
@@ -812,7 +813,7 @@ class _DriverStatement:
         names = list(compiled.positiontup or compiled.binds)
         escaped = compiled.escaped_bind_names
         self.steps = [
-            (escaped.get(name, name), name, compiled.binds[name].type.bind_processor(dialect))
+            (escaped.get(name, name), name, _bind_processor(compiled.binds[name].type, dialect))
             for name in names
         ]
 
@@ -831,6 +832,18 @@ class _DriverStatement:
             self.sql, parameters if len(parameters) > 1 else parameters[0]
         )
         return int(result.rowcount)
+
+
+def _bind_processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The conversion SQLAlchemy applies to a value of ``column_type`` for ``dialect``'s driver.
+
+    The type's implementation for that dialect, not the generic one: SQLite's DATETIME writes
+    ``YYYY-MM-DD HH:MM:SS.ffffff`` text, the form every other statement stores and compares.
+    """
+    processor: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(
+        dialect
+    )
+    return processor
 
 
 def _due(connection: Connection, *, now: datetime, round_id: str | None) -> list[Any]:

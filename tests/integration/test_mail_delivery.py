@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pendulum
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -607,4 +608,26 @@ def test_a_full_outbox_disk_mid_sweep_keeps_what_was_written_and_gives_back_the_
     assert sorted(report.sent) == sorted(set(keys) - set(sent))
     assert sorted(p.name for p in small_outbox.iterdir()) == sorted(map(eml_filename, keys))
     assert audit_whats(url) == ["mail_sent"] * len(keys)
+    dispose_engine(url)
+
+
+@pytest.mark.parametrize("smtp_mode", [True, False], ids=["smtp", "eml"])
+def test_answers_are_stored_in_the_form_every_other_statement_stores_and_compares(
+    sio_home: Path, smtp: RecordingSmtpServer, smtp_mode: bool
+) -> None:
+    """SQLite keeps times as text: an answer's times are the ORM's ``… HH:MM:SS.ffffff``."""
+    url = load_settings().resolved_database_url
+    enqueue(url, "sio-2016/1714/decision_offer", kind="decision_offer", obligation=None)
+    settings = smtp_settings(sio_home, smtp.port) if smtp_mode else Settings(home=sio_home)
+    as_of = pendulum.instance(NOW)  # what the flows pass: pendulum's DateTime
+
+    deliver_pending(url, settings, now=as_of, **NO_WAIT)
+
+    with engine_for(url).connect() as connection:
+        sent_at = connection.exec_driver_sql("SELECT sent_at FROM outgoing_mail").scalar()
+        audited_at = connection.exec_driver_sql(
+            "SELECT at FROM audit_log WHERE what = 'mail_sent'"
+        ).scalar()
+    assert sent_at == audited_at == "2015-11-10 08:00:00.000000"  # NOW in UTC
+    assert row(url, "sio-2016/1714/decision_offer").sent_at == NOW
     dispose_engine(url)
