@@ -20,9 +20,16 @@ What a crash costs, exactly:
   ``DURABLE_EVERY`` messages are offered again (same Message-ID), never a message less. Forcing
   each answer to disk alone cost more than the SMTP conversation itself.
 - ``.eml`` mode: a file is "sent" only once it is on disk, so the files are written (temporary
-  name, renamed into place) and the answers for a group of them are recorded together after one
-  flush of the outbox's file system (`FileOutbox.make_durable`), not an fsync per file. A crash
-  before that commit rewrites those files under the same names: replaced, not doubled.
+  name, renamed into place) and the answers for a group of them (a claimed batch) are recorded
+  together, in one transaction forced to disk, after one flush of the outbox's file system
+  (`FileOutbox.durability`), not an fsync per file. The flush runs in the background while the
+  next group is claimed and written; that group's end commits the earlier group. A killed run
+  leaves the files of at most two groups unrecorded; the next run writes them again under the
+  same names: replaced, not doubled (and removes the killed run's temporary files). Those
+  commits are forced to disk every `DURABLE_GROUPS` groups and at the end of the run, so a
+  machine crash may also lose the answers of up to that many groups before: their files, on
+  disk already, are likewise written again. A message is never recorded ``sent`` before its
+  file is on disk.
 
 Per recipient: 250/251 is ``sent``; 5xx is ``failed`` at once (the others still get it); 4xx and
 lost connections are retried a few times within the run (``attempts_per_run``, backoff
@@ -48,14 +55,18 @@ import ssl
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
+from sqlalchemy import BindParameter, Connection, Table, bindparam, insert, or_, select, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.types import TypeEngine
 from sqlmodel import col
 
 from deployments.settings import Settings
@@ -89,6 +100,7 @@ RETRY_AFTER = timedelta(minutes=15)
 CLAIM_LEASE = timedelta(minutes=15)  # wall clock: renewed while a batch is being sent
 CLAIM_BATCH: Final = 100  # messages claimed in one short transaction
 DURABLE_EVERY: Final = 50  # answers recorded per commit forced to disk (machine crash: resent)
+DURABLE_GROUPS: Final = 5  # .eml groups per forced commit (machine crash: files rewritten)
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _HOST = socket.gethostname()
 _log = logging.getLogger(__name__)
@@ -100,6 +112,30 @@ _RECORD = update(_MAILS).where(
 )
 
 _AUDIT_ENTRY = insert(_AUDIT)
+_DETAIL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)  # as record_audit
+# The claim's statements, built once: a batch's ids go in as one expanding parameter.
+_IDS: BindParameter[int] = bindparam("b_ids", expanding=True)
+_TAKING = update(_MAILS).values(
+    state=CLAIMED,
+    attempts=_MAILS.c.attempts + 1,
+    claimed_by=bindparam("b_claimant", type_=_MAILS.c.claimed_by.type),
+    claimed_at=bindparam("b_wall", type_=_MAILS.c.claimed_at.type),
+)
+_TAKE_QUEUED = _TAKING.where(
+    _MAILS.c.id.in_(_IDS),
+    _MAILS.c.state == QUEUED,
+    _MAILS.c.due_at <= bindparam("b_now"),
+    or_(_MAILS.c.next_attempt_at.is_(None), _MAILS.c.next_attempt_at <= bindparam("b_now")),
+)
+_TAKE_STALE = _TAKING.where(  # NULL-safe: a claim without a claimant is stale too
+    _MAILS.c.id == bindparam("b_id"),
+    _MAILS.c.state == CLAIMED,
+    _MAILS.c.claimed_by.is_not_distinct_from(bindparam("b_held_by")),
+)
+_CLAIMED = select(_MAILS).where(
+    _MAILS.c.id.in_(_IDS), _MAILS.c.claimed_by == bindparam("b_claimant")
+)
+_ATTACHED = select(_ATTACHMENTS).where(_ATTACHMENTS.c.mail_id.in_(_IDS)).order_by(_ATTACHMENTS.c.id)
 
 Recheck = Callable[[OutgoingMail, datetime], "str | None"]
 
@@ -161,15 +197,19 @@ Replies = dict[str, tuple[int, str]]  # recipient -> (SMTP code, reply text)
 class Transport(Protocol):
     """Where accepted messages go: an SMTP server or the outbox folder."""
 
-    #: True when a 250 means "on disk only after `make_durable`" (the outbox folder).
+    #: True when a 250 means "on disk only after `durability`'s call" (the outbox folder).
     needs_flush: bool
 
     def send(self, raw: bytes, *, key: str, sender: str, to: list[str]) -> Replies:
         """Hand the message's bytes over to ``to``; the server's reply for each recipient."""
         ...
 
-    def make_durable(self) -> None:
-        """Make everything handed over so far survive a machine crash (or raise DeliveryError)."""
+    def durability(self) -> Callable[[], None] | None:
+        """Take everything handed over so far: a call that makes it survive a machine crash.
+
+        The call may run on another thread, while more is handed over; it raises
+        `DeliveryError` if it cannot. None: nothing to do.
+        """
         ...
 
     def close(self) -> None: ...
@@ -309,6 +349,10 @@ class _Change:
     audit: dict[str, Any] | None
 
 
+class _ClaimLost(Exception):
+    """A group's answers matched fewer claims than it holds: another run took one over."""
+
+
 class _ServerUnusable(Exception):
     def __init__(self, error: DeliveryError) -> None:
         super().__init__(str(error))
@@ -351,6 +395,12 @@ class _Sweep:
                         unsent = [f.row["id"] for f in claimed[position + 1 :]]
                         self._give_back_if_possible(book, flight.row["id"], unsent)
                         raise
+            try:
+                book.flush()  # the last group
+            except _ServerUnusable as unusable:
+                self._give_back(book, None, [], reason=None)
+                failure = FailedMail("*", str(unusable))
+                raise MailDeliveryFailed(self.outcome.report(), [failure]) from None
 
     def _claim(
         self, connection: Connection, candidates: list[Any]
@@ -365,42 +415,21 @@ class _Sweep:
         ]
         if not queued and not stale:
             return [], wall
-        mine = {"claimed_by": self.claimant, "claimed_at": wall}
-        taking = update(_MAILS).values(state=CLAIMED, attempts=_MAILS.c.attempts + 1, **mine)
         ids = [row.id for row in candidates]
+        mine = {"b_claimant": self.claimant, "b_wall": wall}
         with connection.begin():
             if queued:  # the write first: SQLite takes its lock before it reads
-                connection.execute(
-                    taking.where(
-                        _MAILS.c.id.in_(queued),
-                        _MAILS.c.state == QUEUED,
-                        _MAILS.c.due_at <= self.now,
-                        or_(
-                            _MAILS.c.next_attempt_at.is_(None),
-                            _MAILS.c.next_attempt_at <= self.now,
-                        ),
-                    )
-                )
+                connection.execute(_TAKE_QUEUED, {"b_ids": queued, "b_now": self.now, **mine})
             for row in stale:
                 connection.execute(
-                    taking.where(
-                        _MAILS.c.id == row.id,
-                        _MAILS.c.state == CLAIMED,
-                        _MAILS.c.claimed_by == row.claimed_by,  # None: IS NULL
-                    )
+                    _TAKE_STALE, {"b_id": row.id, "b_held_by": row.claimed_by, **mine}
                 )
-            rows = connection.execute(
-                select(_MAILS).where(_MAILS.c.id.in_(ids), _MAILS.c.claimed_by == self.claimant)
-            ).mappings()
-            by_id = {row["id"]: dict(row) for row in rows}
+            rows = connection.execute(_CLAIMED, {"b_ids": ids, "b_claimant": self.claimant})
+            names = list(rows.keys())
+            by_id = {row.id: dict(zip(names, row, strict=True)) for row in rows}
             files: dict[int, list[Attachment]] = {}
             if by_id:
-                query = (
-                    select(_ATTACHMENTS)
-                    .where(_ATTACHMENTS.c.mail_id.in_(list(by_id)))
-                    .order_by(_ATTACHMENTS.c.id)
-                )
-                for item in connection.execute(query):
+                for item in connection.execute(_ATTACHED, {"b_ids": list(by_id)}):
                     files.setdefault(item.mail_id, []).append(
                         Attachment(item.filename, item.mimetype, item.content)
                     )
@@ -491,11 +520,13 @@ class _Sweep:
                 merged[address] = ("pending", reply)
         flight.replies = merged
         waiting = flight.waiting
-        by_reply: dict[str, list[str]] = {}
-        for address, (recipient_state, reply) in merged.items():
-            if recipient_state != SENT:
-                by_reply.setdefault(reply, []).append(address)
-        reason = "; ".join(f"{', '.join(a)}: {reply}" for reply, a in by_reply.items())
+        reason = ""
+        if any(recipient_state != SENT for recipient_state, _ in merged.values()):
+            by_reply: dict[str, list[str]] = {}
+            for address, (recipient_state, reply) in merged.items():
+                if recipient_state != SENT:
+                    by_reply.setdefault(reply, []).append(address)
+            reason = "; ".join(f"{', '.join(a)}: {reply}" for reply, a in by_reply.items())
         values: dict[str, Any] = {"replies": encode_replies(merged)}
         if reason:  # kept after a later success: the last trouble, for the record
             values["last_error"] = f"attempt {row['attempts']} at {now.isoformat()}: {reason}"
@@ -519,7 +550,7 @@ class _Sweep:
         row.update(values)
         what = {SENT: "mail_sent", FAILED: "mail_failed", DEAD: "mail_dead"}.get(state)
         audit = self._audit(row, what, reason or None) if what else None
-        return _Change(row["id"], self._complete(row, values), audit), state, reason
+        return _Change(row["id"], self._keyed(row, values), audit), state, reason
 
     def _skipped(self, flight: _InFlight, reason: str) -> _Change:
         """A claimed message that is no longer true: ``skipped`` with the reason, and audited."""
@@ -533,16 +564,11 @@ class _Sweep:
         }
         row.update(values)
         audit = self._audit(row, "mail_skipped", values["skipped"])
-        return _Change(row["id"], self._complete(row, values), audit)
+        return _Change(row["id"], self._keyed(row, values), audit)
 
-    def _complete(self, row: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-        """Every recorded column, so that one statement (and one executemany) fits all."""
-        names = ("state", "replies", "last_error", "attempts", "claimed_by", "claimed_at")
-        more = ("next_attempt_at", "sent_at", "skipped")
-        return {name: values.get(name, row[name]) for name in names + more} | {
-            "b_id": row["id"],
-            "b_claimant": self.claimant,
-        }
+    def _keyed(self, row: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        """The changed columns and the row they are for (while this run's claim holds)."""
+        return values | {"b_id": row["id"], "b_claimant": self.claimant}
 
     def _audit(self, row: dict[str, Any], what: str, reason: str | None) -> dict[str, Any]:
         detail: dict[str, object] = {"key": row["key"], "kind": row["kind"]}
@@ -555,11 +581,11 @@ class _Sweep:
             "what": what,
             "round_id": row["round_id"],
             "kommunenummer": row["kommunenummer"],
-            "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
+            "detail": _DETAIL_JSON.encode(detail),
         }
 
     def _give_back(
-        self, book: _RecordBook, current: int, unsent: list[int], *, reason: str | None
+        self, book: _RecordBook, current: int | None, unsent: list[int], *, reason: str | None
     ) -> None:
         """The server failed, not the messages: what was not sent goes back unharmed.
 
@@ -570,9 +596,11 @@ class _Sweep:
             book.flush()
         except _ServerUnusable:
             pass
-        given_back = [*book.unwritten, current, *unsent]
+        given_back = (
+            [*book.unwritten, *unsent] if current is None else [*book.unwritten, current, *unsent]
+        )
         with book.transaction(durable=True):
-            if reason is not None:
+            if reason is not None and current is not None:
                 book.connection.execute(
                     update(_MAILS)
                     .where(_MAILS.c.id == current, _MAILS.c.claimed_by == self.claimant)
@@ -602,18 +630,25 @@ class _Sweep:
 class _RecordBook:
     """Writes the answers: each in its own short transaction, forced to disk in groups.
 
-    When the transport's 250 means "on disk only after `Transport.make_durable`" (the outbox
-    folder), answers are held until their files are made durable, then written together.
+    When the transport's 250 means "on disk only once made durable" (the outbox folder),
+    answers are held for their group. A group's files are made durable in the background while
+    the next group is claimed and written; when that next group closes, the earlier group's
+    answers are committed together (forced to disk) — never before its files are durable.
     """
 
     def __init__(self, connection: Connection, transport: Transport) -> None:
         self.connection = connection
         self.transport = transport
         self.unforced = 0  # answers committed since the last commit forced to disk
-        self.held: list[_Change] = []
+        self.held: list[_Change] = []  # written, not yet being made durable
+        self.syncing: tuple[Future[None], list[_Change]] | None = None  # being made durable
         self.unwritten: list[int] = []  # held answers whose files could not be made durable
         self.dialect = connection.dialect.name
         self._sqlite_levels: tuple[int, int] | None = None  # (forced, unforced) synchronous
+        self._prepared: dict[tuple[UpdateBase, tuple[str, ...]], _DriverStatement] = {}
+        self._background: ThreadPoolExecutor | None = None
+        self.unforced_groups = 0  # groups of .eml answers committed since the last forced commit
+        self.closing = False  # the run is ending: commits are forced from here on
 
     def __enter__(self) -> _RecordBook:
         if self.dialect == "sqlite":
@@ -626,6 +661,8 @@ class _RecordBook:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._background is not None:
+            self._background.shutdown(wait=True)  # a flush in progress ends before the run does
         if self._sqlite_levels is not None:
             if self.connection.in_transaction():
                 self.connection.rollback()
@@ -636,7 +673,7 @@ class _RecordBook:
         if self.transport.needs_flush:
             self.held.append(change)
             if closing or len(self.held) >= CLAIM_BATCH:
-                self.flush()
+                self._hand_over()
             return
         durable = closing or self.unforced + 1 >= DURABLE_EVERY
         with self.transaction(durable=durable):
@@ -644,26 +681,96 @@ class _RecordBook:
         self.unforced = 0 if durable else self.unforced + 1
 
     def flush(self) -> None:
-        """Write the held answers once their files are durable (`_ServerUnusable` if not)."""
+        """Write every held answer now, once its file is durable (`_ServerUnusable` if not).
+
+        The commits from here on are forced to disk, and with them every earlier one.
+        """
+        self.closing = True
+        self._hand_over()
+        self._settle()
+
+    def _hand_over(self) -> None:
+        """Settle the group being made durable, then start on the held one."""
+        try:
+            self._settle()
+        except _ServerUnusable:
+            self.unwritten += [change.mail_id for change in self.held]
+            self.held = []
+            raise
         if not self.held:
             return
         held, self.held = self.held, []
+        durability = self.transport.durability()
+        if durability is None:  # nothing to wait for (a throwaway outbox)
+            self._commit(held)
+            return
+        if self._background is None:
+            self._background = ThreadPoolExecutor(1, thread_name_prefix="sio-outbox-flush")
+        self.syncing = (self._background.submit(durability), held)
+
+    def _settle(self) -> None:
+        """Wait for the group being made durable and commit its answers."""
+        if self.syncing is None:
+            return
+        (done, held), self.syncing = self.syncing, None
         try:
-            self.transport.make_durable()
+            done.result()
         except DeliveryError as error:
             self.unwritten += [change.mail_id for change in held]
             raise _ServerUnusable(error) from None
-        with self.transaction(durable=True):
-            for change in held:
+        self._commit(held)
+
+    def _commit(self, held: list[_Change]) -> None:
+        """A group's answers in one transaction, forced to disk every `DURABLE_GROUPS` groups.
+
+        A group's answer lost with the machine only makes the next run write its files again,
+        under the same names; forcing every group cost a disk flush each.
+        """
+        durable = self.closing or self.unforced_groups + 1 >= DURABLE_GROUPS
+        try:
+            with self.transaction(durable=durable):
+                self._write_group(held)
+        except _ClaimLost:  # rolled back: one at a time, leaving out the claims taken over
+            with self.transaction(durable=durable):
+                for change in held:
+                    self._write(change)
+        self.unforced_groups = 0 if durable else self.unforced_groups + 1
+
+    def _write_group(self, changes: list[_Change]) -> None:
+        """A group's answers as one UPDATE and one INSERT executed many times (`_ClaimLost`).
+
+        Rolled back and written one at a time when any claim of the group was taken over: then
+        the driver's total row count no longer says which, and a lost claim's audit row must
+        not be written.
+        """
+        if not self.connection.dialect.supports_sane_multi_rowcount:
+            for change in changes:
                 self._write(change)
+            return
+        alike: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the columns they change
+        for change in changes:
+            alike.setdefault(tuple(change.values), []).append(change.values)
+        if sum(self._run(_RECORD, rows) for rows in alike.values()) != len(changes):
+            raise _ClaimLost
+        audits = [change.audit for change in changes if change.audit is not None]
+        if audits:
+            self._run(_AUDIT_ENTRY, audits)
 
     def _write(self, change: _Change) -> None:
-        result = self.connection.execute(_RECORD, change.values)
-        if result.rowcount != 1:  # our claim was taken over (its lease ran out): theirs now
+        if self._run(_RECORD, [change.values]) != 1:  # our claim was taken over: theirs now
             _log.warning("mail %s: claim lost before its answer was recorded", change.mail_id)
             return
         if change.audit is not None:
-            self.connection.execute(_AUDIT_ENTRY, change.audit)
+            self._run(_AUDIT_ENTRY, [change.audit])
+
+    def _run(self, statement: UpdateBase, rows: list[dict[str, Any]]) -> int:
+        """``statement`` for each of ``rows`` (same keys), straight on the driver; rows changed."""
+        keys = tuple(rows[0])
+        prepared = self._prepared.get((statement, keys))
+        if prepared is None:
+            prepared = _DriverStatement(statement, self.connection.dialect, keys)
+            self._prepared[(statement, keys)] = prepared
+        return prepared.run(self.connection, rows)
 
     @contextmanager
     def transaction(self, *, durable: bool) -> Iterator[None]:
@@ -689,6 +796,56 @@ class _RecordBook:
         self.connection.commit()
 
 
+class _DriverStatement:
+    """An INSERT or UPDATE compiled once for one database and run on the driver's executemany.
+
+    Why: through SQLAlchemy's execution machinery each row's values are processed anew on every
+    execution, which for a group of answers cost several times the database's own work. The
+    statement is compiled by SQLAlchemy once; each value goes through its column type's own bind
+    processor (`tasks.storage.tables.base.UtcDateTime` included), so the rows stored are those
+    the ORM would store.
+    """
+
+    def __init__(self, statement: UpdateBase, dialect: Dialect, keys: Sequence[str]) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
+        self.sql = compiled.string
+        self.positional = compiled.positiontup is not None
+        names = list(compiled.positiontup or compiled.binds)
+        escaped = compiled.escaped_bind_names
+        self.steps = [
+            (escaped.get(name, name), name, _bind_processor(compiled.binds[name].type, dialect))
+            for name in names
+        ]
+
+    def run(self, connection: Connection, rows: list[dict[str, Any]]) -> int:
+        """Execute for every row; the number of rows changed (the driver's total)."""
+        steps = self.steps
+        if self.positional:
+            parameters: list[Any] = [
+                tuple(v(row[name]) if v else row[name] for _, name, v in steps) for row in rows
+            ]
+        else:
+            parameters = [
+                {key: v(row[name]) if v else row[name] for key, name, v in steps} for row in rows
+            ]
+        result = connection.exec_driver_sql(
+            self.sql, parameters if len(parameters) > 1 else parameters[0]
+        )
+        return int(result.rowcount)
+
+
+def _bind_processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The conversion SQLAlchemy applies to a value of ``column_type`` for ``dialect``'s driver.
+
+    The type's implementation for that dialect, not the generic one: SQLite's DATETIME writes
+    ``YYYY-MM-DD HH:MM:SS.ffffff`` text, the form every other statement stores and compares.
+    """
+    processor: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(
+        dialect
+    )
+    return processor
+
+
 def _due(connection: Connection, *, now: datetime, round_id: str | None) -> list[Any]:
     """Messages this run may take, oldest due first (as `tasks.mail.outbox.pending`)."""
     query = select(_MAILS.c.id, _MAILS.c.state, _MAILS.c.claimed_by, _MAILS.c.claimed_at).where(
@@ -712,16 +869,7 @@ def _claim_is_stale(claimed_by: str | None, claimed_at: datetime | None, wall: d
     pid_text, _, _ = rest.partition(":")
     if host != _HOST or not pid_text.isdigit():
         return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False  # our own process: another thread's claim, still in flight
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return not _process_alive(int(pid_text))  # our own process: another thread's claim
 
 
 def _transport_for(settings: Settings) -> Transport:
@@ -733,11 +881,12 @@ def _transport_for(settings: Settings) -> Transport:
 class FileOutbox:
     """Writes each message as ``<key>--<hash>.eml`` into the outbox folder (no SMTP configured).
 
-    Written to a hidden temporary file and renamed into place, so a reader never sees half a
-    message; the name depends only on the key, so offering a message again replaces its file.
-    Files are made durable a group at a time (`make_durable`: one flush of the file system on
-    Linux, ``syncfs``; an fsync per file and one of the folder elsewhere), and the delivery run
-    records them as sent only after that; ``durable=False`` skips the flush for a throwaway
+    Written to a hidden temporary file (``.<name>.<pid>.tmp``) and renamed into place, so a
+    reader never sees half a message; the name depends only on the key, so offering a message
+    again replaces its file. A killed run's temporary files are removed by the next run on this
+    host. Files are made durable a group at a time (`durability`: one flush of the file system
+    on Linux, ``syncfs``; an fsync per file and one of the folder elsewhere), and the delivery
+    run records them as sent only after that; ``durable=False`` skips the flush for a throwaway
     outbox (a simulation's). A folder that cannot be written (disk full, read-only) is a
     server-level failure.
     """
@@ -748,54 +897,109 @@ class FileOutbox:
         self.folder = folder
         self.durable = durable
         self._ready = False
-        self._unflushed: list[Path] = []
+        self._unflushed: list[str] = []
+        self._prefix = f"{folder}{os.sep}"
+        self._suffix = f".{os.getpid()}.tmp"
 
     def send(self, raw: bytes, *, key: str, sender: str, to: list[str]) -> Replies:
-        target = self.folder / eml_filename(key)
-        temporary = self.folder / f".{target.name}.{os.getpid()}.tmp"
+        name = eml_filename(key)
+        target = self._prefix + name
+        temporary = f"{self._prefix}.{name}{self._suffix}"
         try:
             if not self._ready:
                 self.folder.mkdir(parents=True, exist_ok=True)
+                _remove_leftovers(self.folder)
                 self._ready = True
-            with temporary.open("wb") as file:
-                file.write(raw)
+            _write_new(temporary, raw)
             os.replace(temporary, target)
         except OSError as error:
-            temporary.unlink(missing_ok=True)
+            with suppress(OSError):
+                os.unlink(temporary)
             raise DeliveryError(
                 f"cannot write {target}: {error.strerror or error}", temporary=True, server=True
             ) from None
         self._unflushed.append(target)
-        return dict.fromkeys(to, (250, f"written to {target.name}"))
+        return dict.fromkeys(to, (250, f"written to {name}"))
 
-    def make_durable(self) -> None:
+    def durability(self) -> Callable[[], None] | None:
         written, self._unflushed = self._unflushed, []
         if not written or not self.durable:
-            return
-        try:
-            if _SYNCFS is not None:
-                descriptor = os.open(self.folder, os.O_RDONLY)
-                try:
-                    if _SYNCFS(descriptor) != 0:
-                        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-                finally:
-                    os.close(descriptor)
-                return
-            for path in [*written, self.folder]:
-                descriptor = os.open(path, os.O_RDONLY)
-                try:
-                    os.fsync(descriptor)
-                finally:
-                    os.close(descriptor)
-        except OSError as error:
-            raise DeliveryError(
-                f"cannot make {self.folder} durable: {error.strerror or error}",
-                temporary=True,
-                server=True,
-            ) from None
+            return None
+        folder = self.folder
+
+        def make_durable() -> None:
+            try:
+                if _SYNCFS is not None:
+                    descriptor = os.open(folder, os.O_RDONLY)
+                    try:
+                        if _SYNCFS(descriptor) != 0:
+                            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+                    finally:
+                        os.close(descriptor)
+                    return
+                for path in [*written, str(folder)]:
+                    descriptor = os.open(path, os.O_RDONLY)
+                    try:
+                        os.fsync(descriptor)
+                    finally:
+                        os.close(descriptor)
+            except OSError as error:
+                raise DeliveryError(
+                    f"cannot make {folder} durable: {error.strerror or error}",
+                    temporary=True,
+                    server=True,
+                ) from None
+
+        return make_durable
 
     def close(self) -> None:
         return None
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Remove the temporary files of runs killed while writing (their process is gone).
+
+    Such a file may hold a whole message under a hidden name; its message was never recorded
+    as sent, so the run that offers it again writes it under its own name.
+    """
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            name = entry.name
+            if not (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            pid_text = name[: -len(".tmp")].rpartition(".")[2]
+            if pid_text.isdigit() and not _process_alive(int(pid_text)):
+                with suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process on this host (one we may not signal counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write_new(path: str, raw: bytes) -> None:
+    """``raw`` into a file at ``path`` (made or emptied), without Python's buffered file layer."""
+    descriptor = os.open(path, _NEW_FILE, 0o666)
+    try:
+        view = memoryview(raw)
+        while view:
+            view = view[os.write(descriptor, view) :]
+    finally:
+        os.close(descriptor)
+
+
+_NEW_FILE: Final = (
+    os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 
 
 def _syncfs() -> Callable[[int], int] | None:
@@ -874,7 +1078,7 @@ class SmtpTransport:
                 f"{where}: connection lost: {_os_reason(error)}", temporary=True
             ) from None
 
-    def make_durable(self) -> None:
+    def durability(self) -> Callable[[], None] | None:
         return None  # the server's 250 is its promise to keep the message
 
     def close(self) -> None:

@@ -264,11 +264,12 @@ def parse_replies(recipients: str, encoded: str | None) -> dict[str, tuple[str, 
 
 def encode_replies(replies: dict[str, tuple[str, str]]) -> str:
     """The JSON stored in ``OutgoingMail.replies``."""
-    return json.dumps(
-        {address: {"state": state, "reply": reply} for address, (state, reply) in replies.items()},
-        ensure_ascii=False,
-        sort_keys=True,
+    return _REPLIES_JSON.encode(
+        {address: {"state": state, "reply": reply} for address, (state, reply) in replies.items()}
     )
+
+
+_REPLIES_JSON: Final = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
 def installation_id(session: Session) -> str:

@@ -29,9 +29,10 @@ from sqlmodel import select
 
 from deployments.settings import Settings, load_settings
 from tasks.mail.mail_delivery import MailDeliveryFailed, deliver_pending
-from tasks.mail.outbox import enqueue_mail, recipient_replies, undelivered
+from tasks.mail.outbox import enqueue_mail, installation_id, recipient_replies, undelivered
+from tasks.mail.wire_format import WireRenderer, eml_filename
 from tasks.storage.database import dispose_engine, engine_for, session_for
-from tasks.storage.tables import OutgoingMail
+from tasks.storage.tables import AuditEntry, OutgoingMail
 from tests.support.smtp_server import RecordingSmtpServer
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -319,3 +320,102 @@ def test_twenty_kills_during_delivery_lose_nothing_and_resend_at_most_one_each(
         states = Counter(row.state for row in session.exec(select(OutgoingMail)))
     assert states == {"sent": len(keys)}
     dispose_engine(url)
+
+
+def test_twenty_kills_while_writing_eml_files_leave_each_message_once_whole_and_recorded(
+    sio_home: Path, record_property: Any
+) -> None:
+    """``.eml`` mode killed at random: one whole file per message, each recorded sent once.
+
+    The groups a killed run had written but not yet recorded (at most two: one being made
+    durable, one being written) are written again by the next run under the same names.
+    """
+    url = load_settings().resolved_database_url
+    count = 2000  # enough for twenty kills before the sweeps are through
+    keys = [f"sio-2016/{number:04d}/agreement_reminder" for number in range(count)]
+    with session_for(url) as session:
+        for key in keys:
+            enqueue_mail(
+                session,
+                key=key,
+                round_id="sio-2016",
+                kommunenummer="1714",
+                kind="agreement_reminder",
+                recipients=[FINANCE[0]],
+                subject="Påminnelse: signert samarbeidsavtale",
+                body="Vi minner om fristen for å sende inn signert samarbeidsavtale.",
+                due_at=NOW,
+                now=NOW,
+            )
+        session.commit()
+        installation = installation_id(session)
+    dispose_engine(url)
+    renderer = WireRenderer(mail_from=Settings().mail_from, date=NOW, installation=installation)
+    expected = {
+        eml_filename(key): renderer.render(
+            key=key,
+            recipients=[FINANCE[0]],
+            subject="Påminnelse: signert samarbeidsavtale",
+            body="Vi minner om fristen for å sende inn signert samarbeidsavtale.",
+        )
+        for key in keys
+    }
+    rng = random.Random(20151111)
+    environment = os.environ | {"PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "tests.support.delivery_victim", url, "eml", str(sio_home)]
+    kills, leftovers, window = 0, 0, 0.25
+    while kills < 20:
+        victim = subprocess.Popen(
+            command, stdout=subprocess.PIPE, text=True, env=environment, cwd=ROOT
+        )
+        assert victim.stdout is not None
+        assert victim.stdout.readline().strip() == "ready"
+        if victim.stdout.readline().strip() != "writing":  # nothing left to write
+            victim.wait(timeout=30)
+            victim.stdout.close()
+            break
+        time.sleep(rng.uniform(0.0, window))
+        finished = victim.poll() is not None
+        victim.kill()
+        victim.wait(timeout=30)
+        victim.stdout.close()
+        if finished:
+            break
+        kills += 1
+        leftovers += len(list((sio_home / "outbox").glob(".*.tmp")))  # killed mid-write
+        assert all(  # a reader never sees half a message, whenever the run dies
+            path.read_bytes() == expected[path.name] for path in (sio_home / "outbox").glob("*.eml")
+        )
+        if _sent_count(url) > count * kills / 25:  # ahead of twenty kills: shorter windows
+            window *= 0.6
+    survivor = subprocess.run(
+        command, capture_output=True, text=True, env=environment, cwd=ROOT, timeout=300
+    )
+    assert survivor.returncode == 0, survivor.stderr
+
+    outbox = sio_home / "outbox"
+    names = sorted(path.name for path in outbox.iterdir())
+    record_property("eml_kills_leftovers_sent", (kills, leftovers, _sent_count(url)))
+    assert kills >= 20
+    assert names == sorted(map(eml_filename, keys))  # once each, no temporary file left
+    for name, raw in expected.items():  # whole: the very bytes a run without kills writes
+        assert (outbox / name).read_bytes() == raw
+    with session_for(url) as session:
+        rows = session.exec(select(OutgoingMail)).all()
+        audited = Counter(
+            json.loads(entry.detail)["key"]
+            for entry in session.exec(select(AuditEntry).where(AuditEntry.what == "mail_sent"))
+        )
+    assert {(row.state, row.claimed_by, row.sent_at) for row in rows} == {("sent", None, NOW)}
+    assert all(json.loads(row.replies or "{}")[FINANCE[0]]["state"] == "sent" for row in rows)
+    assert audited == Counter(keys)  # recorded sent exactly once each
+    dispose_engine(url)
+
+
+def _sent_count(url: str) -> int:
+    with engine_for(url).connect() as connection:
+        found = connection.execute(
+            text("SELECT count(*) FROM outgoing_mail WHERE state = 'sent'")
+        ).scalar()
+    dispose_engine(url)
+    return int(found or 0)

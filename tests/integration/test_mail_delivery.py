@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
+import sqlite3
+import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pendulum
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -23,6 +28,7 @@ from deployments.settings import Settings, load_settings
 from sio_domain.plan import PlanEvent
 from tasks.documents.agreement_text import agreement_attachment
 from tasks.documents.calendar_files import plan_calendar
+from tasks.mail import mail_delivery
 from tasks.mail.mail_delivery import (
     CLAIM_BATCH,
     MailDeliveryFailed,
@@ -502,4 +508,126 @@ def test_the_outbox_folder_gets_every_file_of_a_long_sweep_and_records_them_sent
     assert sorted(p.name for p in settings.outbox_dir.iterdir()) == sorted(map(eml_filename, keys))
     with session_for(url) as session:
         assert {r.state for r in session.exec(select(OutgoingMail))} == {"sent"}
+    dispose_engine(url)
+
+
+def enqueue_many(url: str, keys: list[str], body: str = "Vedtak om deltakelse.") -> None:
+    with session_for(url) as session:
+        for key in keys:
+            enqueue_mail(
+                session,
+                key=key,
+                round_id="sio-2016",
+                kommunenummer="1714",
+                kind="decision_offer",
+                recipients=[STJORDAL],
+                subject="Vedtak",
+                body=body,
+                due_at=NOW,
+                now=NOW,
+            )
+        session.commit()
+
+
+@pytest.mark.skipif(mail_delivery._SYNCFS is None, reason="syncfs(2) is Linux's")
+def test_eml_answers_are_committed_only_after_their_group_of_files_is_flushed(
+    sio_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = load_settings().resolved_database_url
+    keys = [f"sio-2016/{number:04d}/decision_offer" for number in range(2 * CLAIM_BATCH + 50)]
+    enqueue_many(url, keys)
+    outbox = sio_home / "outbox"
+    real_syncfs = mail_delivery._SYNCFS
+    assert real_syncfs is not None
+    seen: list[tuple[int, int]] = []  # (messages recorded sent, files written) as a flush starts
+
+    def watched_syncfs(descriptor: int) -> int:
+        with closing(sqlite3.connect(str(sio_home / "sio.db"))) as database:
+            [sent] = database.execute("SELECT count(*) FROM outgoing_mail WHERE state = 'sent'")
+        seen.append((int(sent[0]), len(list(outbox.glob("*.eml")))))
+        return real_syncfs(descriptor)
+
+    monkeypatch.setattr(mail_delivery, "_SYNCFS", watched_syncfs)
+    report = deliver_pending(url, Settings(home=sio_home), now=NOW)
+
+    assert sorted(report.sent) == keys
+    groups = [CLAIM_BATCH, 2 * CLAIM_BATCH, len(keys)]  # files written by each flush's start
+    assert [sent for sent, _ in seen] == [0, CLAIM_BATCH, 2 * CLAIM_BATCH]
+    assert all(files >= written for (_, files), written in zip(seen, groups, strict=True))
+    dispose_engine(url)
+
+
+@pytest.fixture
+def small_outbox(sio_home: Path) -> Iterator[Path]:
+    """The outbox folder on a 1 MiB tmpfs of its own (root only); skipped elsewhere outside CI."""
+    outbox = sio_home / "outbox"
+    outbox.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(outbox)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot mount a tmpfs in CI: {mounted.stderr.strip()}")
+        pytest.skip(f"cannot mount a tmpfs here (not root?): {mounted.stderr.strip()}")
+    try:
+        yield outbox
+    finally:
+        subprocess.run(["umount", "-l", str(outbox)], check=False)
+
+
+def test_a_full_outbox_disk_mid_sweep_keeps_what_was_written_and_gives_back_the_rest(
+    sio_home: Path, small_outbox: Path
+) -> None:
+    url = load_settings().resolved_database_url
+    keys = [f"sio-2016/{number:04d}/decision_offer" for number in range(3 * CLAIM_BATCH)]
+    enqueue_many(url, keys, body="Vedtak om deltakelse i forsøket. " * 60)  # ~2 KB, 1 page each
+    settings = Settings(home=sio_home)
+
+    with pytest.raises(MailDeliveryFailed, match="cannot write"):
+        deliver_pending(url, settings, now=NOW)
+
+    with session_for(url) as session:
+        rows = {row.key: row for row in session.exec(select(OutgoingMail))}
+    sent = sorted(key for key, row in rows.items() if row.state == "sent")
+    assert CLAIM_BATCH < len(sent) < len(keys)  # the disk filled up in a later group
+    assert {row.state for row in rows.values()} == {"sent", "queued"}  # nothing left claimed
+    assert {row.attempts for row in rows.values() if row.state == "queued"} == {0}
+    assert sorted(p.name for p in small_outbox.iterdir()) == sorted(map(eml_filename, sent))
+    for key in sent:  # every message recorded sent is on disk, whole
+        message = email.message_from_bytes((small_outbox / eml_filename(key)).read_bytes())
+        assert (
+            message["X-SIO-Key"] == key and "forsøket" in message.get_payload(decode=True).decode()
+        )
+    assert audit_whats(url) == ["mail_sent"] * len(sent)
+
+    subprocess.run(["mount", "-o", "remount,size=8m", str(small_outbox)], check=True)
+    report = deliver_pending(url, settings, now=NOW)
+
+    assert sorted(report.sent) == sorted(set(keys) - set(sent))
+    assert sorted(p.name for p in small_outbox.iterdir()) == sorted(map(eml_filename, keys))
+    assert audit_whats(url) == ["mail_sent"] * len(keys)
+    dispose_engine(url)
+
+
+@pytest.mark.parametrize("smtp_mode", [True, False], ids=["smtp", "eml"])
+def test_answers_are_stored_in_the_form_every_other_statement_stores_and_compares(
+    sio_home: Path, smtp: RecordingSmtpServer, smtp_mode: bool
+) -> None:
+    """SQLite keeps times as text: an answer's times are the ORM's ``… HH:MM:SS.ffffff``."""
+    url = load_settings().resolved_database_url
+    enqueue(url, "sio-2016/1714/decision_offer", kind="decision_offer", obligation=None)
+    settings = smtp_settings(sio_home, smtp.port) if smtp_mode else Settings(home=sio_home)
+    as_of = pendulum.instance(NOW)  # what the flows pass: pendulum's DateTime
+
+    deliver_pending(url, settings, now=as_of, **NO_WAIT)
+
+    with engine_for(url).connect() as connection:
+        sent_at = connection.exec_driver_sql("SELECT sent_at FROM outgoing_mail").scalar()
+        audited_at = connection.exec_driver_sql(
+            "SELECT at FROM audit_log WHERE what = 'mail_sent'"
+        ).scalar()
+    assert sent_at == audited_at == "2015-11-10 08:00:00.000000"  # NOW in UTC
+    assert row(url, "sio-2016/1714/decision_offer").sent_at == NOW
     dispose_engine(url)
