@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 
+from sio_domain.municipality_registry import MunicipalityRegistry
 from sio_domain.norwegian_calendar import OSLO
 from sio_domain.recipients import ContactPerson
 from sio_domain.trial_state import (
@@ -17,7 +18,7 @@ from sio_domain.trial_state import (
 )
 from tasks.intake.round_files import load_round
 from tasks.records.application_store import participation_dates
-from tasks.records.municipality_lookup import registry as shipped_registry
+from tasks.records.municipality_lookup import shipped_versions
 
 
 def at(day: date, clock: time = time(9)) -> datetime:
@@ -89,3 +90,9 @@ def trial_state(
         announced_at=dict(announced_at),
         sent_keys=frozenset(sent_keys),
     )
+
+
+def shipped_registry() -> MunicipalityRegistry:
+    """The shipped registry alone: a pure test must not read whatever database SIO_HOME points at
+    (``municipality_lookup.registry()`` adds the rows imported there)."""
+    return MunicipalityRegistry(list(shipped_versions()))

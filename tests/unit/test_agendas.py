@@ -277,7 +277,7 @@ def test_staff_are_alerted_before_go_live_about_what_is_not_done():
 @pytest.mark.parametrize("knr", [HOBOL, "3014"])
 def test_hobol_continues_in_2019_with_abf_from_may_and_indre_ostfold_from_2021(knr):
     from sio_domain.plan import build_plan
-    from tasks.records.municipality_lookup import registry
+    from tests.support.trial_states import shipped_registry as registry
 
     round_def = trial_state("sio-2019", at(date(2019, 1, 31))).round_def
     plan = build_plan(round_def, municipality=knr, held_numbers=registry().lineage(knr), model="A")

@@ -17,7 +17,7 @@ from sio_domain.round_parsing import parse_round
 from sio_domain.trial_state import DecisionFact, ParticipationFact, SignatureFact, TrialState
 from tasks.intake.round_files import round_file_path
 from tasks.records.application_store import participation_dates
-from tasks.records.municipality_lookup import registry as shipped_registry
+from tests.support.trial_states import shipped_registry
 
 YEARS = 28
 MODEL_A = ("1714", "1243", "0926", "0138")

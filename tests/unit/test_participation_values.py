@@ -6,7 +6,7 @@ from sio_domain.payees import Participation, payee_schedules
 from sio_domain.payout_periods import Month
 from tasks.intake.round_files import load_round
 from tasks.records.application_store import participation_dates
-from tasks.records.municipality_lookup import registry
+from tests.support.trial_states import shipped_registry as registry
 
 R2019 = load_round("sio-2019")
 
