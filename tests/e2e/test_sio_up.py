@@ -466,14 +466,18 @@ def test_sio_up_lists_the_coming_dated_runs_of_a_round_ahead_once(tmp_path):
         old_name = f"application-deadline · sio-ahead · {closing} 07:00"
         new_name = f"application-deadline · sio-ahead · {new_closing} 07:00"
 
+        def read_log() -> str:
+            return (home / "sio-up.log").read_text(encoding="utf-8", errors="replace")
+
         def refreshed() -> set[str] | None:
+            # The reading deletes the old run first and reports it after, so both are awaited.
             names = {run["name"] for run in _dated_flow_runs(base)}
-            return names if new_name in names and old_name not in names else None
+            moved_on = new_name in names and old_name not in names
+            return names if moved_on and "no longer due withdrawn" in read_log() else None
 
         after = _wait(refreshed, 120, "sio up to read the moved deadline")
         assert len(after) == len(_dated_flow_runs(base)), "one run per name"
-        log = (home / "sio-up.log").read_text(encoding="utf-8", errors="replace")
-        assert "no longer due withdrawn" in log and "could not refresh" not in log, log[-3000:]
+        assert "could not refresh" not in read_log(), read_log()[-3000:]
     finally:
         for process in processes:
             _stop_sio_up(process)
