@@ -225,25 +225,32 @@ def _print_table(title: str, events: list) -> None:  # type: ignore[type-arg]
     console.print(table)
 
 
+def _today_in_oslo() -> date:
+    """Today in Europe/Oslo: what is decided by then is known (as every stage run counts it).
+
+    Not the machine's own date, which on a server set to UTC is still yesterday after Oslo's
+    midnight (zoneinfo, not the calendar module: this command keeps its imports light).
+    """
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Europe/Oslo")).date()
+
+
 def _plan_in_force(definition: Any) -> tuple[list[Any], Any]:
     """The round with the replanning decisions recorded so far (none without a database)."""
-    from datetime import date
-
     from sio_domain.replanning import round_in_force
     from tasks.records.replanning_lookup import recorded_decisions_if_any
 
     decisions = recorded_decisions_if_any(definition.id)
-    return decisions, round_in_force(definition, decisions, date.today())
+    return decisions, round_in_force(definition, decisions, _today_in_oslo())
 
 
 def _moved(events: list[Any], decisions: list[Any], kommune: str | None) -> list[Any]:
     """Events moved or cancelled by recorded decisions (for one municipality, or for all)."""
-    from datetime import date
-
     from sio_domain.replanning import event_moves
     from sio_domain.trial_state import moved_event
 
-    moves = event_moves(decisions, kommune or "", date.today())
+    moves = event_moves(decisions, kommune or "", _today_in_oslo())
     result = []
     for event in events:
         if event.key in moves:

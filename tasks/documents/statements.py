@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -277,7 +277,7 @@ def finance_officers(
         )
     ).all()
     people = [ContactPerson(number, "finance_officer", email) for number, email in rows]
-    day = on or date.today()
+    day = on or datetime.now(OSLO).date()  # today in Oslo, not on the machine's clock
     found: dict[str, tuple[str, ...]] = {}
     for number in numbers:
         addresses = sorted(

@@ -198,3 +198,46 @@ def test_plan_does_not_import_prefect_the_orm_or_every_countrys_holidays(tmp_pat
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_plan_knows_a_decision_from_its_day_in_oslo_whatever_the_machines_time_zone(tmp_path):
+    """The plan applies what was decided by today in Europe/Oslo, not by the machine's day.
+
+    A decision dated today in Oslo is known in Oslo today, and one dated tomorrow is not, even on
+    a machine whose clock is set to a zone where the date is already or still another (a server
+    on UTC from 22:00/23:00 each evening). The zone is chosen so its date differs from Oslo's now:
+    13–14 hours behind before Oslo's noon, 12–13 hours ahead after it.
+    """
+    import os
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    oslo = ZoneInfo("Europe/Oslo")
+    shipped = (ROOT / "sio_domain" / "rounds" / "sio-2021.toml").read_text(encoding="utf-8")
+    assert "decided_on = 2021-10-12" in shipped  # the early end's decision, edited below
+
+    def plan(decided_on: str, zone: str) -> list[dict]:
+        path = tmp_path / f"round-{decided_on}.toml"
+        path.write_text(shipped.replace("2021-10-12", decided_on), encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SIO_")}
+        env.update(SIO_HOME=str(tmp_path / "home"), TZ=zone)
+        done = subprocess.run(
+            [sys.executable, "-m", "sio_cli", "plan", str(path), "--format", "json"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    ended = plan("2021-10-12", "Europe/Oslo")
+    agreed = plan("2999-12-31", "Europe/Oslo")
+    assert len(ended) < len(agreed)  # the early end drops the events after it
+    for _attempt in range(3):  # again if Oslo's midnight fell between the two readings
+        now = datetime.now(oslo)
+        if now.hour < 12:  # the machine's date is still yesterday: today's decision must count
+            zone, decided_on, expected = "Etc/GMT+12", now.date(), ended
+        else:  # the machine's date is already tomorrow: tomorrow's decision must not count yet
+            zone, decided_on, expected = "Etc/GMT-14", now.date() + timedelta(days=1), agreed
+        shown = plan(decided_on.isoformat(), zone)
+        if datetime.now(oslo).date() == now.date():
+            break
+    assert shown == expected, (zone, decided_on.isoformat())
