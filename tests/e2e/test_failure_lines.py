@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.free_port import free_tcp_port
+from tests.support.tmpfs import mounted_tmpfs
 
 ROOT = Path(__file__).resolve().parents[2]
 FODSELSNUMMER = "01018010018"  # valid check digits (python-stdnum), made up for the test
@@ -62,21 +63,8 @@ def contacts(path: Path, name: str = "Kari Nordmann", phone: str = "") -> Path:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 3 MiB tmpfs mounted for this test (root only); skipped outside CI when impossible."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        if os.environ.get("CI"):
-            pytest.fail(f"cannot mount a tmpfs in CI: {mounted.stderr.strip()}")
-        pytest.skip(f"cannot mount a tmpfs here (not root?): {mounted.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "disk", "3m") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def test_a_round_file_that_never_ends_is_refused_in_one_line(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import sqlite3
 import subprocess
 import threading
@@ -48,6 +47,7 @@ from tasks.storage.database import dispose_engine, engine_for, session_for
 from tasks.storage.tables import AuditEntry, OutgoingMail
 from tests.support.free_port import free_tcp_port
 from tests.support.smtp_server import RecordingSmtpServer
+from tests.support.tmpfs import mounted_tmpfs
 
 OSLO = ZoneInfo("Europe/Oslo")
 NOW = datetime(2015, 11, 10, 9, 0, tzinfo=OSLO)
@@ -560,21 +560,8 @@ def test_eml_answers_are_committed_only_after_their_group_of_files_is_flushed(
 @pytest.fixture
 def small_outbox(sio_home: Path) -> Iterator[Path]:
     """The outbox folder on a 1 MiB tmpfs of its own (root only); skipped elsewhere outside CI."""
-    outbox = sio_home / "outbox"
-    outbox.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(outbox)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        if os.environ.get("CI"):
-            pytest.fail(f"cannot mount a tmpfs in CI: {mounted.stderr.strip()}")
-        pytest.skip(f"cannot mount a tmpfs here (not root?): {mounted.stderr.strip()}")
-    try:
+    with mounted_tmpfs(sio_home / "outbox", "1m") as outbox:
         yield outbox
-    finally:
-        subprocess.run(["umount", "-l", str(outbox)], check=False)
 
 
 def test_a_full_outbox_disk_mid_sweep_keeps_what_was_written_and_gives_back_the_rest(
