@@ -17,7 +17,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from deployments.serving import prefect_environment, start_server
+from deployments.serving import (
+    ServerStartError,
+    ensure_port_free,
+    prefect_environment,
+    start_server,
+)
 from deployments.settings import Settings
 from tests.support.free_port import free_tcp_port
 
@@ -30,8 +35,17 @@ def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     Tests must not assert on what other tests left on it (runs, artifacts, events).
     """
     home = tmp_path_factory.mktemp("prefect-server")
-    env = prefect_environment(Settings(home=home), "127.0.0.1", free_tcp_port("127.0.0.1"))
-    server = start_server(env, home / "server.log")
+    for attempt in range(1, 4):
+        # The port is free when probed; another process may take it before the server binds.
+        port = free_tcp_port("127.0.0.1")
+        env = prefect_environment(Settings(home=home), "127.0.0.1", port)
+        try:
+            ensure_port_free("127.0.0.1", port)
+            server = start_server(env, home / "server.log")
+            break
+        except ServerStartError:
+            if attempt == 3:
+                raise
     try:
         yield env["PREFECT_API_URL"]
     finally:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ import pytest
 
 from sio_domain.norwegian_calendar import OSLO
 from tests.e2e.test_sio_up import ROOT, _api, _logs, _wait
-from tests.support.free_port import free_tcp_port
+from tests.support.sio_up import sio_environment, start_sio_up, stop_sio_up
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -49,10 +48,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 def console(tmp_path_factory, smtp_server):
     """``sio up`` with two applicants imported; yields the UI's base URL and the API's."""
     home = tmp_path_factory.mktemp("console-home")
-    port = free_tcp_port("127.0.0.1")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIO_", "PREFECT_"))}
-    env.update(
-        SIO_HOME=str(home),
+    env = sio_environment(
+        home,
         SIO_SMTP_HOST=smtp_server.host,
         SIO_SMTP_PORT=str(smtp_server.port),
         SIO_STAFF_EMAIL="staff@helsedir.no",
@@ -81,34 +78,20 @@ def console(tmp_path_factory, smtp_server):
             timeout=120,
         )
         assert done.returncode == 0, done.stderr
-    log = (home / "sio-up.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sio_cli", "up", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
 
-    def served():
+    def served(api: str):
         try:
-            return _api(base + "/api", "/deployments/name/registrer-signatur/skjema")
+            return _api(api, "/deployments/name/registrer-signatur/skjema")
         except OSError:
             return None
 
+    process, api, _ = start_sio_up(
+        env, home / "sio-up.log", served, 300, "sio up to serve the staff forms"
+    )
     try:
-        _wait(served, 240, "sio up to serve the staff forms")
-        yield base, base + "/api", env
+        yield api.removesuffix("/api"), api, env
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+        stop_sio_up(process)
 
 
 def _start_selection(api: str) -> str:
@@ -215,7 +198,7 @@ def _submit_form(page, api: str, deployment: dict, what: str) -> None:
     page.wait_for_url("**/deployments/deployment/**tab=Runs**")  # the deployment's runs
     run_id = _wait(
         lambda: next(iter(_runs_of(api, deployment["id"]) - before), None),
-        30,
+        120,
         f"the {what} run to be created",
     )
 
@@ -270,7 +253,7 @@ def _artifact(page, base: str, key: str, shot: Path, expect: str) -> str:
     """Open an artifact as a person does: its key's page, then its latest version."""
     page.goto(f"{base}/artifacts/key/{key}")
     page.locator("a[href*='/artifacts/artifact/']").first.click()
-    page.get_by_text(expect).first.wait_for(timeout=30_000)
+    page.get_by_text(expect).first.wait_for(timeout=90_000)
     page.screenshot(path=str(shot), full_page=True)
     return page.inner_text("main") if page.locator("main").count() else page.inner_text("body")
 
@@ -283,7 +266,7 @@ def test_staff_run_the_round_from_the_prefect_ui(console, tmp_path):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(90_000)  # a busy machine: waiting costs nothing when fast
         try:
             _select_in_the_form(page, base, api, selection, tmp_path / "selection-form.png")
             text = _artifact(  # as the selection run published it (as of 15.01.2016)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from sio_domain.norwegian_calendar import OSLO
-from tests.support.free_port import free_tcp_port
+from tests.support.sio_up import read_log, sio_environment, start_sio_up, stop_sio_up
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = {
@@ -95,28 +93,15 @@ def _readme_run_command() -> str:
 def sio_up(tmp_path_factory, smtp_server):
     """``sio up`` running on a free port, with its own SIO_HOME and the test SMTP server."""
     home = tmp_path_factory.mktemp("sio-up-home")
-    port = free_tcp_port("127.0.0.1")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIO_", "PREFECT_"))}
-    env.update(
-        SIO_HOME=str(home),
+    env = sio_environment(
+        home,
         SIO_SMTP_HOST=smtp_server.host,
         SIO_SMTP_PORT=str(smtp_server.port),
         SIO_STAFF_EMAIL="staff@helsedir.no",
         SIO_API_AUTH=API_AUTH,
     )
-    log = (home / "sio-up.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sio_cli", "up", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}/api"
 
-    def deployments():
+    def deployments(base: str):
         try:
             found = _api(base, "/deployments/filter", {"limit": 200})
         except OSError:
@@ -125,16 +110,13 @@ def sio_up(tmp_path_factory, smtp_server):
         names = {d["name"] for d in found}  # type: ignore[union-attr,index]
         return found if len(found) >= 24 and "omplanlegging" in names else None  # type: ignore[arg-type]
 
+    process, base, found = start_sio_up(
+        env, home / "sio-up.log", deployments, 300, "sio up to serve its deployments"
+    )
     try:
-        found = _wait(deployments, 240, "sio up to serve its deployments")
         yield base, home, env, found
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+        stop_sio_up(process)
 
 
 def test_sio_up_requires_its_auth_string_and_marks_killed_runs_crashed(sio_up):
@@ -299,28 +281,6 @@ def _round_ahead(today: date) -> str:
     return text.replace('id = "sio-2016"', 'id = "sio-ahead"')
 
 
-def _start_sio_up(home: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    log = (home / "sio-up.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "sio_cli", "up", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def _stop_sio_up(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 def _dated_flow_runs(base: str) -> list[dict]:
     """The scheduled runs of round sio-ahead that ``sio up`` created from the calendar."""
     deployments = _api(base, "/deployments/filter", {"limit": 200})
@@ -354,8 +314,8 @@ def test_sio_up_lists_the_coming_dated_runs_of_a_round_ahead_once(tmp_path):
     round_file = home / "rounds" / "ahead.toml"
     today = datetime.now(OSLO).date()
     round_file.write_text(_round_ahead(today), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIO_", "PREFECT_"))}
-    env.update(SIO_HOME=str(home), SIO_API_AUTH=API_AUTH)
+    env = sio_environment(home, SIO_API_AUTH=API_AUTH)
+    up_log = home / "sio-up.log"  # every start appends to it
     contacts = tmp_path / "contacts.csv"
     contacts.write_text(
         "kommunenummer,name,role,email,phone\n"
@@ -404,17 +364,18 @@ def test_sio_up_lists_the_coming_dated_runs_of_a_round_ahead_once(tmp_path):
 
     def started(count: int) -> tuple[datetime, str]:
         """Start ``sio up``, wait for its count-th report of dated runs: when it began, its API."""
-        port = free_tcp_port("127.0.0.1")
         began = datetime.now().astimezone()
-        processes.append(_start_sio_up(home, env, port))
 
-        def reported() -> bool:
-            log = (home / "sio-up.log").read_text(encoding="utf-8", errors="replace")
+        def reported(_base: str) -> bool:
+            log = read_log(up_log)
             assert "could not create the dated runs" not in log, log[-3000:]
             return log.count("dated stage runs") >= count
 
-        _wait(reported, 300, "sio up to create its dated runs")
-        return began, f"http://127.0.0.1:{port}/api"
+        process, base, _ = start_sio_up(
+            env, up_log, reported, 300, "sio up to create its dated runs"
+        )
+        processes.append(process)
+        return began, base
 
     closing = deadline + span(days=1)  # the window closes the morning after (crons run Mon–Fri)
     while closing.weekday() >= 5:
@@ -437,7 +398,7 @@ def test_sio_up_lists_the_coming_dated_runs_of_a_round_ahead_once(tmp_path):
             assert datetime.fromisoformat(run["expected_start_time"]) == at, name
             assert run["parameters"] == {"round_ref": str(round_file), "as_of": at.isoformat()}
 
-        _stop_sio_up(processes.pop())
+        stop_sio_up(processes.pop())
         _, base = started(2)
         second = _dated_flow_runs(base)
         again = {run["name"]: run["id"] for run in second}
@@ -449,7 +410,7 @@ def test_sio_up_lists_the_coming_dated_runs_of_a_round_ahead_once(tmp_path):
 
         # While it serves, sio up reads the calendar again: the deadline moved a week on, so the
         # window closes a week later and the run at the old closing is withdrawn.
-        _stop_sio_up(processes.pop())
+        stop_sio_up(processes.pop())
         env["SIO_DATED_RUNS_REFRESH_MINUTES"] = "0.1"
         _, base = started(3)
         later = deadline + span(days=7)
@@ -466,21 +427,18 @@ def test_sio_up_lists_the_coming_dated_runs_of_a_round_ahead_once(tmp_path):
         old_name = f"application-deadline · sio-ahead · {closing} 07:00"
         new_name = f"application-deadline · sio-ahead · {new_closing} 07:00"
 
-        def read_log() -> str:
-            return (home / "sio-up.log").read_text(encoding="utf-8", errors="replace")
-
         def refreshed() -> set[str] | None:
             # The reading deletes the old run first and reports it after, so both are awaited.
             names = {run["name"] for run in _dated_flow_runs(base)}
             moved_on = new_name in names and old_name not in names
-            return names if moved_on and "no longer due withdrawn" in read_log() else None
+            return names if moved_on and "no longer due withdrawn" in read_log(up_log) else None
 
         after = _wait(refreshed, 120, "sio up to read the moved deadline")
         assert len(after) == len(_dated_flow_runs(base)), "one run per name"
-        assert "could not refresh" not in read_log(), read_log()[-3000:]
+        assert "could not refresh" not in read_log(up_log), read_log(up_log)[-3000:]
     finally:
         for process in processes:
-            _stop_sio_up(process)
+            stop_sio_up(process)
 
 
 IDLE_AS_OF = "2015-09-01T09:00"  # before the invitation: nothing due, no mail waiting
