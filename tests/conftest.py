@@ -1,10 +1,18 @@
 """Shared fixtures: a private PostgreSQL cluster, a recording SMTP server, an isolated SIO_HOME,
-and a schema migrated once per session that new SQLite files in this process start from."""
+and a schema migrated once per session that new SQLite files in this process start from.
+
+No test reads or writes the developer's own data: the session (each xdist worker on its own)
+points SIO_HOME and PREFECT_HOME at a temporary folder and hides every sio setting and Prefect
+server from outside; each test then gets an SIO_HOME of its own (created by whatever writes to
+it), unless it sets one itself (``sio_home``, a subprocess's ``env``).
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +34,16 @@ SIO_SETTINGS_FROM_OUTSIDE = (
     "SIO_MAIL_FROM",
 )
 POSTGRES_FIXTURES = {"postgres_cluster", "postgres_url", "fresh_postgres_url"}
+PREFECT_FROM_OUTSIDE = (
+    "PREFECT_API_URL",
+    "PREFECT_API_KEY",
+    "PREFECT_API_AUTH_STRING",
+    "PREFECT_PROFILE",
+    "PREFECT_PROFILES_PATH",
+    "PREFECT_LOCAL_STORAGE_PATH",
+)
+_session_folder: Path | None = None
+_test_homes = itertools.count(1)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,6 +51,42 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "migrates: runs Alembic itself on new SQLite files (no copy of the session's template)",
     )
+    _isolate_session()
+
+
+def pytest_unconfigure() -> None:
+    if _session_folder is not None:
+        shutil.rmtree(_session_folder, ignore_errors=True)
+
+
+def _isolate_session() -> None:
+    """SIO_HOME and PREFECT_HOME in a folder of this process's own; no setting from outside.
+
+    Run before any test module imports Prefect (which reads PREFECT_HOME once), and inherited by
+    every subprocess a test starts with ``os.environ``. Without it, a test that forgot its own
+    SIO_HOME wrote into ``~/.local/share/sio`` (and a later test's registry read those rows), and
+    every temporary Prefect server of every worker and every developer shared ``~/.prefect``.
+    """
+    global _session_folder
+    from deployments.settings import ENV_PREFIX, Settings
+
+    _session_folder = Path(tempfile.mkdtemp(prefix="sio-tests-"))
+    for name in Settings.model_fields:
+        os.environ.pop(f"{ENV_PREFIX}{name}".upper(), None)
+    for name in PREFECT_FROM_OUTSIDE:
+        os.environ.pop(name, None)
+    os.environ["SIO_HOME"] = str(_session_folder / "sio-home")
+    os.environ["PREFECT_HOME"] = str(_session_folder / "prefect-home")
+
+
+@pytest.fixture(autouse=True)
+def own_sio_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's default SIO_HOME is a folder no other test uses (not created beforehand).
+
+    Autouse fixtures come first, so ``sio_home`` and a test's own ``setenv`` still win.
+    """
+    assert _session_folder is not None
+    monkeypatch.setenv("SIO_HOME", str(_session_folder / "tests" / str(next(_test_homes))))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

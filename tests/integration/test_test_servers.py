@@ -133,3 +133,21 @@ def test_sio_home_hides_the_developers_settings(
     assert home.is_dir() and not any(home.iterdir())
     assert "SIO_DATABASE_URL" not in os.environ
     assert "SIO_SMTP_HOST" not in os.environ
+
+
+DEFAULT_HOMES_SEEN: list[str] = []
+
+
+@pytest.mark.parametrize("turn", ["first", "second"])
+def test_a_test_without_a_home_of_its_own_gets_a_new_one_never_the_developers(turn: str) -> None:
+    """Whatever a test leaves in its default SIO_HOME, no later test finds there (a test once
+    left municipality rows in the shared default home and a pure test's registry read them)."""
+    from deployments.settings import load_settings
+
+    home = Path(os.environ["SIO_HOME"])
+    assert load_settings().home == home and not home.exists()
+    assert home != Path("~/.local/share/sio").expanduser()
+    assert str(home) not in DEFAULT_HOMES_SEEN, turn
+    DEFAULT_HOMES_SEEN.append(str(home))
+    assert Path(os.environ["PREFECT_HOME"]) != Path("~/.prefect").expanduser()
+    assert "PREFECT_API_URL" not in os.environ  # no developer's server is reported to
