@@ -40,7 +40,8 @@ API_AUTH = "sio-staff:test-passord-9"  # SIO_API_AUTH of the served API (HTTP Ba
 
 
 def _api(base: str, path: str, body: dict | None = None, *, auth: str | None = API_AUTH) -> object:
-    """One call to Prefect's REST API; 503 (its SQLite busy, is retried."""
+    """One call to Prefect's REST API; 503 (its SQLite busy) is retried. A loaded machine may take
+    many seconds to answer: the time limit is generous (it costs nothing when answers are fast)."""
     headers = {"Content-Type": "application/json"}
     if auth is not None:
         headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
@@ -52,7 +53,7 @@ def _api(base: str, path: str, body: dict | None = None, *, auth: str | None = A
             headers=headers,
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
+            with urllib.request.urlopen(request, timeout=60) as answer:
                 return json.loads(answer.read() or b"null")
         except urllib.error.HTTPError as error:
             if error.code != 503 or attempt == 9:

@@ -276,7 +276,7 @@ def test_twenty_kills_during_delivery_lose_nothing_and_resend_at_most_one_each(
         enqueue(url, key, recipients=[FINANCE[0]], kind="decision_offer")
     dispose_engine(url)
     rng = random.Random(20151110)
-    kills = 0
+    kills, window = 0, 0.15
     environment = os.environ | {"PYTHONPATH": str(ROOT)}
     command = [
         sys.executable,
@@ -292,7 +292,7 @@ def test_twenty_kills_during_delivery_lose_nothing_and_resend_at_most_one_each(
         )
         assert victim.stdout is not None
         assert victim.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.0, 0.15))
+        time.sleep(rng.uniform(0.0, window))
         finished = victim.poll() is not None
         victim.kill()
         victim.wait(timeout=30)
@@ -300,6 +300,9 @@ def test_twenty_kills_during_delivery_lose_nothing_and_resend_at_most_one_each(
         if finished:
             break
         kills += 1
+        # A fast machine sends more per window: shorter windows keep twenty kills in the work.
+        if len(smtp.messages) > len(keys) * kills / 25:
+            window *= 0.6
     survivor = subprocess.run(
         command, capture_output=True, text=True, env=environment, cwd=ROOT, timeout=300
     )

@@ -71,6 +71,8 @@ class PostgresCluster:
                     "pg_ctl",
                     "start",
                     "-w",
+                    "-t",  # pg_ctl's own 60 s may not be enough on a loaded machine
+                    "180",
                     "-D",
                     str(self.data_dir),
                     "-l",
@@ -87,7 +89,9 @@ class PostgresCluster:
     def stop(self) -> None:
         try:
             if (self.data_dir / "postmaster.pid").exists():
-                self._run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.data_dir))
+                self._run(
+                    "pg_ctl", "stop", "-w", "-t", "180", "-m", "fast", "-D", str(self.data_dir)
+                )
         finally:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
