@@ -75,7 +75,7 @@ def console(tmp_path_factory, smtp_server):
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr
 
@@ -109,7 +109,7 @@ def _start_selection(api: str) -> str:
             },
         },
     )
-    _wait(lambda: _state(api, run["id"])["type"] == "PAUSED", 180, "the selection to wait")
+    _wait(lambda: _state(api, run["id"])["type"] == "PAUSED", 300, "the selection to wait")
     return run["id"]  # type: ignore[no-any-return]
 
 
@@ -147,7 +147,7 @@ def _select_in_the_form(page, base: str, api: str, run_id: str, shot: Path) -> N
     modal.get_by_role("button", name="Submit").click()
     _wait(
         lambda: _state(api, run_id)["type"] in ("COMPLETED", "FAILED", "CRASHED"),
-        180,
+        300,
         "the selection to finish",
     )
     assert _state(api, run_id)["type"] == "COMPLETED", _logs(api, run_id)
@@ -160,7 +160,7 @@ def _cli(env: dict[str, str], *arguments: str) -> str:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -206,7 +206,7 @@ def _submit_form(page, api: str, deployment: dict, what: str) -> None:
         state = _state(api, run_id)
         return state if state["type"] in ("COMPLETED", "FAILED", "CRASHED") else None
 
-    state = _wait(finished, 120, f"the {what} run to finish")
+    state = _wait(finished, 300, f"the {what} run to finish")
     assert state["type"] == "COMPLETED", (state["message"], _logs(api, run_id))
 
 

@@ -45,7 +45,7 @@ def test_the_readme_round_file_example_loads_and_plans(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr
     events = json.loads(done.stdout)

@@ -97,7 +97,7 @@ def test_sio_run_refuses_an_unknown_flow_and_a_bad_instant_in_one_line(tmp_path)
             "round sio-2016: has no reply deadline",
         ),
     ):
-        done = sio(tmp_path / "home", *args, timeout=120)
+        done = sio(tmp_path / "home", *args, timeout=300)
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and expected in lines[0], (args, done.stderr)
@@ -106,9 +106,9 @@ def test_sio_run_refuses_an_unknown_flow_and_a_bad_instant_in_one_line(tmp_path)
 
 def test_sio_db_upgrade_creates_the_schema_and_is_repeatable(tmp_path):
     home = tmp_path / "home"
-    first = sio(home, "db", "upgrade", timeout=120)
+    first = sio(home, "db", "upgrade", timeout=300)
     assert first.returncode == 0 and "(was empty)" in first.stderr
-    second = sio(home, "db", "upgrade", timeout=120)
+    second = sio(home, "db", "upgrade", timeout=300)
     from tasks.storage.database import head_revision
 
     head = head_revision()
@@ -131,7 +131,7 @@ def test_sio_up_on_a_port_in_use_says_so_in_one_line(tmp_path):
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=300,
         )
     assert done.returncode == 1
     assert done.stderr.strip() == (
@@ -170,7 +170,7 @@ def test_a_temporary_server_that_does_not_start_in_time_is_one_line(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 1

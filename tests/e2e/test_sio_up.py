@@ -182,7 +182,7 @@ def test_a_selection_made_in_prefects_input_form_sends_every_decision_letter(
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr
     selection = next(
@@ -208,7 +208,7 @@ def test_a_selection_made_in_prefects_input_form_sends_every_decision_letter(
         assert state["type"] not in ("FAILED", "CRASHED", "COMPLETED"), _logs(base, run["id"])
         return state if state["type"] == "PAUSED" else None
 
-    _wait(suspended, 180, "the selection run to suspend for input")
+    _wait(suspended, 300, "the selection run to suspend for input")
     staff = smtp_server.messages_for("staff@helsedir.no")
     assert staff, "staff are told that a selection awaits their input"
 
@@ -237,7 +237,7 @@ def test_a_selection_made_in_prefects_input_form_sends_every_decision_letter(
                 return None
             return answer
 
-        return _wait(resumed, 60, "the input form to be ready")
+        return _wait(resumed, 120, "the input form to be ready")
 
     # A model outside the round's models is refused by the form itself (a choice of A or B).
     refused = resume(form({"decision": "selected", "model": "C"}))
@@ -245,7 +245,7 @@ def test_a_selection_made_in_prefects_input_form_sends_every_decision_letter(
     # Selected without a model passes the form but breaks a rule: the run asks again, not fails.
     answer = resume(form({"decision": "selected", "model": None}))
     assert answer["status"] == "ACCEPT", answer
-    _wait(suspended, 180, "the selection run to ask again after a refused form")
+    _wait(suspended, 300, "the selection run to ask again after a refused form")
     assert not smtp_server.messages_for("radmann@stjordal.kommune.no"), "nothing decided yet"
     answer = resume(form({"decision": "rejected", "model": None, "reason": ""}))
     assert answer["status"] == "ACCEPT", answer  # the server validated the input against the form
@@ -258,7 +258,7 @@ def test_a_selection_made_in_prefects_input_form_sends_every_decision_letter(
         )
         return state["type"] == "COMPLETED"
 
-    _wait(completed, 180, "the resumed selection run to complete")
+    _wait(completed, 300, "the resumed selection run to complete")
     stjordal = smtp_server.messages_for("radmann@stjordal.kommune.no")
     os_letters = smtp_server.messages_for("radmann@os.kommune.no")
     received = [(m.rcpt_tos, m.message["Subject"]) for m in smtp_server.messages]
@@ -353,7 +353,7 @@ def test_sio_up_lists_the_coming_dated_runs_of_a_round_ahead_once(tmp_path):
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr
 
@@ -419,7 +419,7 @@ def test_sio_up_lists_the_coming_dated_runs_of_a_round_ahead_once(tmp_path):
             [sys.executable, "-m", "sio_cli", "replan", str(round_file), "move-milestone",
              "application_deadline", "--to", later.isoformat(), "--decided-on",
              today.isoformat(), "--reason", "fristen forlenget"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert moved.returncode == 0, moved.stderr
         new_closing = later + span(days=1)
@@ -434,7 +434,7 @@ def test_sio_up_lists_the_coming_dated_runs_of_a_round_ahead_once(tmp_path):
             moved_on = new_name in names and old_name not in names
             return names if moved_on and "no longer due withdrawn" in read_log(up_log) else None
 
-        after = _wait(refreshed, 120, "sio up to read the moved deadline")
+        after = _wait(refreshed, 300, "sio up to read the moved deadline")
         assert len(after) == len(_dated_flow_runs(base)), "one run per name"
         assert "could not refresh" not in read_log(up_log), read_log(up_log)[-3000:]
     finally:

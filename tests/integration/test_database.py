@@ -142,7 +142,7 @@ def test_processes_upgrading_a_fresh_database_at_once_all_succeed(database_url: 
         )
         for _ in range(4)
     ]
-    results = [(p.wait(timeout=60), *p.communicate()) for p in processes]
+    results = [(p.wait(timeout=180), *p.communicate()) for p in processes]
 
     for code, out, err in results:
         assert code == 0, err

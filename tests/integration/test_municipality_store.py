@@ -72,7 +72,7 @@ def test_sqlite_look_up_does_not_import_the_orm(tmp_path):
         "print(sorted({m.split('.')[0] for m in sys.modules} & orm))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

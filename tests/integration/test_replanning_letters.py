@@ -32,7 +32,7 @@ def sio(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env={"SIO_HOME": str(home), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
 
 

@@ -40,7 +40,7 @@ def test_sio_up_on_every_interface_without_auth_is_refused_in_one_line(tmp_path:
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 1
