@@ -64,8 +64,10 @@ def _isolate_session() -> None:
 
     Run before any test module imports Prefect (which reads PREFECT_HOME once), and inherited by
     every subprocess a test starts with ``os.environ``. Without it, a test that forgot its own
-    SIO_HOME wrote into ``~/.local/share/sio`` (and a later test's registry read those rows), and
-    every temporary Prefect server of every worker and every developer shared ``~/.prefect``.
+    SIO_HOME would write into ``~/.local/share/sio``, where a later test's registry look-up reads
+    the rows (imported municipalities once made an unrelated test fail so), and Prefect in the
+    test processes kept its files in ``~/.prefect``, shared by both workers and every developer
+    on the machine; an exported ``SIO_DATABASE_URL`` or ``PREFECT_API_URL`` reached the tests.
     """
     global _session_folder
     from deployments.settings import ENV_PREFIX, Settings

@@ -36,6 +36,12 @@ def sio(
 
 
 def test_sio_run_reminders_sends_the_due_reminders_to_the_file_outbox(tmp_path, prefect_api_url):
+    import pytest
+
+    from sio_cli.prefect_environment import DEFAULT_API_URL, answers_health_check
+
+    if answers_health_check(DEFAULT_API_URL):  # a developer's `make run` on this machine
+        pytest.skip("a Prefect server answers on sio up's default address: no temporary server")
     # Os (1243) has its own contact; Bjørnafjorden (4624, formed 2020 from Os and Fusa) registered
     # one too. In 2015 only Os's own contact is written to: never a later merged municipality's.
     home = tmp_path / "home"
