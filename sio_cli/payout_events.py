@@ -17,7 +17,7 @@ before that either way; the SQL audit log stays the record (design decision (D))
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -37,24 +37,38 @@ def send_payout_events(result: PayoutResult, settings: Settings) -> int:
 
     api_url = os.environ.get("PREFECT_API_URL") or DEFAULT_API_URL
     if not answers_health_check(api_url):
-        typer.echo(
-            f"sio: run {result.run} is approved and paid, but its events (sio.payout.paid,"
-            f" sio.payout.held) could not be sent: no Prefect API answers at {api_url}"
-            " (start `sio up` or set PREFECT_API_URL)",
-            err=True,
-        )
-        return 0
+        return _not_sent(result, f"no Prefect API answers at {api_url}")
+    # Prefect's events worker reads its API in a thread of its own: from the environment.
+    os.environ.setdefault("PREFECT_API_URL", api_url)
+    if settings.api_auth is not None:  # the credentials `sio up` asks its clients for
+        os.environ.setdefault("PREFECT_API_AUTH_STRING", settings.api_auth.get_secret_value())
+    try:
+        sent = _emit(result, api_url, os.environ.get("PREFECT_API_AUTH_STRING"))
+    except Exception as error:  # noqa: BLE001 — the payment is committed; say so in one line
+        return _not_sent(result, str(error).splitlines()[0] if str(error) else repr(error))
+    typer.echo(f"sio: {sent} events of run {result.run} sent to Prefect's Event Feed", err=True)
+    return sent
+
+
+def _emit(result: PayoutResult, api_url: str, auth: str | None) -> int:
     from prefect.events.worker import EventsWorker
     from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     from tasks.console.domain_events import emit_all, payout_events
 
-    auth = os.environ.get("PREFECT_API_AUTH_STRING") or (
-        settings.api_auth.get_secret_value() if settings.api_auth is not None else None
-    )
-    updates = {PREFECT_API_URL: api_url, PREFECT_API_AUTH_STRING: auth}
+    updates: dict[Any, Any] = {PREFECT_API_URL: api_url}
+    if auth is not None:
+        updates[PREFECT_API_AUTH_STRING] = auth
     with temporary_settings(updates=updates):
         sent = emit_all(payout_events(result, result.as_of))
-        EventsWorker.drain_all(timeout=DRAIN_SECONDS)  # sent before the command ends
-    typer.echo(f"sio: {sent} events of run {result.run} sent to Prefect's Event Feed", err=True)
+        EventsWorker.drain_all(timeout=DRAIN_SECONDS)  # handed to the API before the command ends
     return sent
+
+
+def _not_sent(result: PayoutResult, why: str) -> int:
+    typer.echo(
+        f"sio: run {result.run} is approved and paid, but its events (sio.payout.paid,"
+        f" sio.payout.held) could not be sent: {why} (start `sio up` or set PREFECT_API_URL)",
+        err=True,
+    )
+    return 0

@@ -158,7 +158,8 @@ HOLD_REASONS: tuple[HoldReason, ...] = (
     _reason(
         "claim_unresolved",
         r"system-adaptation claim not paid: (?P<detail>.+)",
-        "krav om systemtilpasning er ikke utbetalt: {detail}",
+        "krav om systemtilpasning er ikke utbetalt: kommunen ble ikke funnet i"
+        " kommuneregisteret ({detail})",
         "seed 000 §1.4 (model A): system adaptation up to the round's maximum",
     ),
     _reason(
