@@ -7,6 +7,20 @@ there. The pages staff read (task list, case file, the run's table artifact and 
 form) show the bokmål wording from this one table instead. Each entry recognises one sentence
 (with its year, date or field) and says which rule of the trial it comes from.
 
+Where each hold comes from (every entry's ``rule`` says it in full):
+
+- agreement not received or not signed by the directorate: seed 000 (the signed agreement is
+  returned to the directorate; two signed copies, one per party) and design decision (D), no
+  payment before the agreement is fully signed and received;
+- no reply to the offer, or the offer declined: seed 002 («Svarfrist ... innen 31. desember»);
+- annual report overdue: seed 000 (the municipality reports under the grant rules) and design
+  decision (D), a late annual report holds the next payout;
+- no valid kontonummer: seed 000 §1.4 (correct and timely payments) and design decision (D);
+- baseline expenditure missing, figures missing from the round file (financing data errors):
+  seeds 004 and 001 (the financing model) and design decision (D), every figure in the round file;
+- system-adaptation claims not paid: seed 000 §1.4 (up to NOK 40 000, model A); staff
+  adjustments not paid: design decision (D).
+
 A reason about another number of the payee (``"0301: …"``, a merged municipality's member) keeps
 that number in front. A sentence no entry recognises is shown as it is: nothing is hidden from
 staff, and a test over every reason the run gives makes sure none is left in English.
