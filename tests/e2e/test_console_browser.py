@@ -370,6 +370,7 @@ def test_staff_run_the_round_from_the_prefect_ui(console, tmp_path):
                 page, base, "oppgaver-sio-2016", tmp_path / "tasks.png", "vår signatur mangler"
             )
             assert "Hobøl (0138)" in tasks
+            assert "holdt tilbake" in tasks and "directorate" not in tasks  # reasons in bokmål
             assert not _sideways(page), _sideways(page)
             _submit_signature(page, base, api, "directorate")
             after = _artifact(
@@ -384,6 +385,17 @@ def test_staff_run_the_round_from_the_prefect_ui(console, tmp_path):
             assert "14.06.2016 13:00" in agreed, agreed
 
             paid = _pay_then_hold_hobol(env, tmp_path)
+            [table] = _api(  # the run's proposal as published: held rows say why, in bokmål
+                api,
+                "/artifacts/filter",
+                {"artifacts": {"key": {"any_": ["payout-sio-2016-2017q2"]}}, "limit": 1},
+            )
+            held_row = next(
+                row for row in json.loads(table["data"]) if row["kommunenummer"] == "0138"
+            )
+            assert held_row["status"] == (
+                "holdt tilbake: årsrapporten for 2016 er ikke registrert levert (frist 03.04.2017)"
+            ), held_row
             # staff record the late report after the run: the case file is published again and
             # still shows the run's hold until the next run catches up
             _run_form(
