@@ -285,18 +285,19 @@ def _submit_signature(page, base: str, api: str, party: str) -> None:
 
 
 def _submit_meeting_time(page, base: str, api: str) -> None:
-    """Move Hobøl's June status meeting to 14.06.2016 13:00 (11:00 UTC, the form's zone)."""
+    """Move Hobøl's June status meeting to 14.06.2016 13:00, typed as staff agreed it: in Oslo
+    time (the form's date-and-time picker would have started in UTC)."""
     deployment = _open_form(page, base, api, "registrer-motetid")
     _choose(page, page.locator(".p-select-button__control").nth(0), "sio-2016")
     areas = page.locator("textarea")
     areas.nth(0).fill("0138")
     areas.nth(1).fill("2016-06")
-    start = _property(page, "Avtalt start")
-    start.locator(".p-date-button__control").click(force=True)
+    areas.nth(2).fill("13:00")
+    day = _property(page, "Dato")
+    day.locator(".p-date-button__control").click(force=True)
     page.locator("input[type=date]").first.fill("2016-06-14")
-    page.locator("input[type=time]").first.fill("11:00")
     page.get_by_role("button", name="Apply").click()
-    assert "UTC" in start.inner_text()
+    assert "Klokkeslett" in page.inner_text("body")
     _submit_form(page, api, deployment, "meeting time")
 
 
