@@ -13,6 +13,7 @@ import json
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,3 +138,20 @@ def test_without_a_prefect_api_the_approval_pays_and_one_line_says_so(
     ]
     code, out, _ = invoke("payout", "sio-2016", "--run", "2016Q3", "--format", "json")
     assert code == 0 and json.loads(out)["status"] == "already_run"  # the payment stands
+
+
+@pytest.mark.usefixtures("stjordal")
+def test_the_active_prefect_profile_names_the_api_as_for_sio_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    nobody = f"http://127.0.0.1:{free_tcp_port('127.0.0.1')}/api"
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text(
+        f'active = "trial"\n[profiles.trial]\nPREFECT_API_URL = "{nobody}"\n', encoding="utf-8"
+    )
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_PROFILES_PATH", str(profiles))
+    assert invoke("payout", "sio-2016", "--run", "2016Q3")[0] == 0
+    assert _approve("disponent", DISPONENT)[0] == 0
+    code, err = _approve("attestant", ATTESTANT)
+    assert code == 0 and f"could not be sent: no Prefect API answers at {nobody}" in err, err
