@@ -387,3 +387,24 @@ def test_a_payee_paid_before_and_held_now_shows_both_in_bokmal(tmp_path):
     [task] = [t for t in tasks if t.kind == "utbetaling holdt tilbake"]
     assert f"Utbetaling 2017Q2 holdt tilbake: {reason}." in task.what
     dispose_engine(url)
+
+
+@pytest.mark.usefixtures("sio_home")
+def test_the_approval_form_and_the_runs_table_say_why_in_bokmal(tmp_path):
+    from flows.payout import _form
+    from tasks.documents.statements import statement_table_rows
+    from tasks.payouts.payout_engine import run_payout
+
+    url = load_settings().resolved_database_url
+    stjordal_2016(Trial(url, tmp_path), signed=False)
+    proposal = run_payout(
+        "sio-2016", "2016Q3", database_url=url, as_of=at(date(2016, 7, 7), time(6))
+    )
+    assert proposal.status == "awaiting_approval" and proposal.held
+    reasons = "; ".join(staff_wordings(proposal.held[0].reasons))
+    assert reasons.startswith("Helsedirektoratet har ikke mottatt samarbeidsavtalen")
+    text = _form(proposal)._description
+    assert f"- holdt tilbake {STJORDAL} Stjørdal: {reasons}" in text
+    [row] = statement_table_rows(proposal)
+    assert row["status"] == f"holdt tilbake: {reasons}"
+    dispose_engine(url)
