@@ -25,6 +25,7 @@ from prefect.runtime import deployment, flow_run
 from pydantic import Field
 
 from deployments.settings import load_settings
+from sio_domain.hold_reasons import staff_wordings
 from sio_domain.instants import parse_as_of
 from sio_domain.norwegian_calendar import nth_working_day_of_month, quarter_label, quarter_of
 from sio_domain.payout_approval import ApprovalRefused
@@ -149,7 +150,8 @@ def publish_proposal(round_ref: str, result: PayoutResult) -> None:
 
 def _form(result: PayoutResult) -> Any:
     held = "".join(
-        f"\n- held back {h.kommunenummer} {h.municipality}: {'; '.join(h.reasons)}"
+        f"\n- holdt tilbake {h.kommunenummer} {h.municipality}: "
+        + "; ".join(staff_wordings(h.reasons))
         for h in result.held
     )
     done = "".join(

@@ -293,20 +293,36 @@ Month = Annotated[
 ]
 
 
+TimeOfDay = Annotated[
+    str,
+    Field(
+        title="Klokkeslett",
+        description="avtalt start i norsk tid, TT:MM (f.eks. 13:00)",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+    ),
+]
+
+
 @staff_action("registrer-motetid")
 def record_meeting_time(
     round_ref: Round,
     kommunenummer: Kommunenummer,
     month: Month,
-    start: Annotated[
-        datetime, Field(title="Avtalt start", description="dato og klokkeslett (norsk tid)")
-    ],
+    day: Annotated[date, Field(title="Dato", description="møtets dato")],
+    time_of_day: TimeOfDay,
 ) -> str:
-    """Move one status meeting to the time agreed with the municipality (seed 000: «avtales»)."""
-    from sio_domain.norwegian_calendar import OSLO
+    """Move one status meeting to the time agreed with the municipality (seed 000: «avtales»).
+
+    The date and the time of day are two fields, the time read in Oslo: the Prefect UI's
+    date-and-time picker starts in UTC, and a meeting agreed for 13:00 entered there would be
+    stored two hours late in summer.
+    """
+    from sio_domain.instants import parse_as_of
     from tasks.records import lifecycle_records
 
-    agreed = start if start.tzinfo else start.replace(tzinfo=OSLO)
+    agreed = parse_as_of(
+        f"{day.isoformat()}T{time_of_day}", now=datetime.now().astimezone(), option="time_of_day"
+    )
     return _record(
         round_ref,
         kommunenummer,

@@ -69,6 +69,10 @@ def payout(
         )
         if result.status == "paid":
             deliver_statements(result)
+    if result.status == "paid":  # approved already: this command paid it, as the flow would
+        from sio_cli.payout_events import send_payout_events
+
+        send_payout_events(result, settings)
     if output_format is PayoutFormat.json:
         typer.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:

@@ -57,7 +57,11 @@ def approve(
         typer.Option("--fingerprint", help="the proposal you reviewed (refused if it changed)"),
     ] = None,
 ) -> None:
-    """Approve the run's current proposal in one role; the second approval pays the run."""
+    """Approve the run's current proposal in one role; the second approval pays the run.
+
+    The approval that pays sends the run's paid and held events to Prefect's Event Feed, as an
+    approval in the UI does (sio_cli/payout_events.py).
+    """
     from datetime import UTC, datetime
 
     from deployments.settings import load_settings
@@ -89,6 +93,9 @@ def approve(
             f" {len(result.lines)} lines, {result.total:.2f} NOK",
             err=True,
         )
+        from sio_cli.payout_events import send_payout_events
+
+        send_payout_events(result, settings)  # as the flow does: paid and held, per municipality
     else:
         finance_commands.print_awaiting(result)
 

@@ -1,11 +1,13 @@
 """Prefect's settings for commands that run flows, decided before Prefect is imported.
 
-Which server a ``sio run`` reports to, in this order: ``PREFECT_API_URL`` if set; else a server
-already answering on ``sio up``'s default address (its health check answers within a fraction of
-a second); else Prefect's temporary (ephemeral) local server, given a start-up timeout that
-survives a busy machine — with Prefect's 20 s default, two busy cores made most runs fail. Its
-files go under SIO_HOME (not ~/.prefect), in a database separate from sio's own (one SQLite for
-both locks up). Heartbeats are switched off for these short runs: they cost a second per run.
+Which server a ``sio run`` reports to, in this order: ``PREFECT_API_URL`` if set (in the
+environment, in a ``.env``, ``prefect.toml`` or ``pyproject.toml`` in the working directory, or in
+the active Prefect profile); else a server already answering on ``sio up``'s default address (its
+health check answers within a fraction of a second); else Prefect's temporary (ephemeral) local
+server, given a start-up timeout that survives a busy machine — with Prefect's 20 s default, two
+busy cores made most runs fail. Its files go under SIO_HOME (not ~/.prefect), in a database separate
+from sio's own (one SQLite for both locks up). Heartbeats are switched off for these short runs:
+they cost a second per run.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import os
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from deployments.settings import Settings
+from sio_cli.prefect_client_settings import api_url_in_working_directory, client_settings
 
 DEFAULT_API_URL = "http://127.0.0.1:4200/api"
 """Where ``sio up`` serves the Prefect API unless told otherwise (its ``--port`` default)."""
@@ -54,6 +58,11 @@ def choose_server(default_api_url: str = DEFAULT_API_URL) -> str:
     """
     if os.environ.get("PREFECT_API_URL"):
         return "given"
+    client = client_settings(os.environ, Path.cwd())
+    if client is None and api_url_in_working_directory(Path.cwd()):
+        return "given"  # set in a settings file here: Prefect reads it there
+    if client is not None and client.api_url is not None:
+        return "given"  # set in the active Prefect profile: Prefect reads it there
     if answers_health_check(default_api_url):
         os.environ["PREFECT_API_URL"] = default_api_url
         return "running"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +31,8 @@ import uuid
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+
+from sio_cli.prefect_client_settings import ClientSettings
 
 REQUEST_TIMEOUT_SECONDS = 30.0
 RETRIED_STATUSES = frozenset({408, 429, 502, 503})
@@ -55,14 +58,17 @@ def record_idle_run(
     parameters: dict[str, Any],
     tags: list[str],
     message: str,
+    client: ClientSettings | None = None,
 ) -> str:
     """Record a finished run of ``flow_name`` that found nothing due; returns the run's id.
 
     The run is created *Running* (Prefect then sets its start time) and proposed *Completed*
     through the same orchestration as any flow run, so the UI shows its start, end and
     duration. ``message`` is both the completed state's message and the run's one log line.
+    ``client`` carries the credentials, TLS and header settings Prefect's client would use
+    (by default the credentials in the environment).
     """
-    api = _Api(api_url)
+    api = _Api(api_url, client or _from_environment())
     flow = api.post("/flows/", {"name": flow_name})
     run = api.post(
         "/flow_runs/",
@@ -115,16 +121,23 @@ def _field(answer: dict[str, Any], name: str, path: str, base: str) -> Any:
 class _Api:
     """JSON over HTTP to one Prefect API, with the credentials Prefect's client would send."""
 
-    def __init__(self, api_url: str) -> None:
+    def __init__(self, api_url: str, client: ClientSettings) -> None:
         self.base = api_url.rstrip("/")
         self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        auth_string = os.environ.get("PREFECT_API_AUTH_STRING")
-        api_key = os.environ.get("PREFECT_API_KEY")
-        if auth_string:
-            token = base64.b64encode(auth_string.encode()).decode()
+        # Custom headers first: like Prefect's client, they never replace its own.
+        self.headers.update(
+            {k: v for k, v in client.custom_headers.items() if k.lower() not in _OWN_HEADERS}
+        )
+        if client.auth_string:
+            token = base64.b64encode(client.auth_string.encode()).decode()
             self.headers["Authorization"] = f"Basic {token}"
-        elif api_key:
-            self.headers["Authorization"] = f"Bearer {api_key}"
+        elif client.api_key:
+            self.headers["Authorization"] = f"Bearer {client.api_key}"
+        self.context: ssl.SSLContext | None = None
+        if self.base.startswith("https:"):
+            self.context = _tls_context(client)
+        self.csrf_support = client.csrf_support
+        self.csrf_client = str(uuid.uuid4())
 
     def post(self, path: str, body: object) -> dict[str, Any]:
         """POST ``body`` to ``path``; tried again on the answers Prefect's own client retries."""
@@ -156,11 +169,41 @@ class _Api:
             pass  # the API refuses even that: the error already reported says why
 
     def _send(self, path: str, data: bytes | None, method: str) -> bytes:
+        try:
+            return self._request(path, data, method)
+        except _CsrfRefused as refused:
+            if not self.csrf_support or "Prefect-Csrf-Token" in self.headers:
+                raise refused.error from None
+        # The server protects changes with CSRF tokens: fetch one, as Prefect's client does.
+        token = self._csrf_token()
+        self.headers["Prefect-Csrf-Token"] = token
+        self.headers["Prefect-Csrf-Client"] = self.csrf_client
+        try:
+            return self._request(path, data, method)
+        except _CsrfRefused as refused:
+            raise refused.error from None
+
+    def _csrf_token(self) -> str:
+        path = f"/csrf-token?client={self.csrf_client}"
+        try:
+            content = self._request(path, None, "GET")
+            token = json.loads(content).get("token")
+        except _CsrfRefused as refused:
+            raise refused.error from None
+        except (ValueError, AttributeError):
+            token = None
+        if not isinstance(token, str):
+            raise PrefectApiError(f"the Prefect API at {self.base} gave no CSRF token at {path}")
+        return token
+
+    def _request(self, path: str, data: bytes | None, method: str) -> bytes:
         request = urllib.request.Request(  # noqa: S310 — the API address the user configured
             f"{self.base}{path}", data=data, headers=self.headers, method=method
         )
         try:
-            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as answer:  # noqa: S310
+            with urllib.request.urlopen(  # noqa: S310
+                request, timeout=REQUEST_TIMEOUT_SECONDS, context=self.context
+            ) as answer:
                 content: bytes = answer.read()
                 return content
         except urllib.error.HTTPError as error:
@@ -170,11 +213,53 @@ class _Api:
             )
             if error.code in RETRIED_STATUSES:
                 raise _Retry(failure, _retry_after(error.headers.get("Retry-After"))) from None
+            if error.code == 403 and "CSRF token" in detail:
+                raise _CsrfRefused(failure) from None
             raise failure from None
         except (OSError, ValueError) as error:
             raise PrefectApiError(
                 f"the Prefect API at {self.base} did not answer {path}: {error}"
             ) from None
+
+
+_OWN_HEADERS = frozenset({"user-agent", "prefect-csrf-token", "prefect-csrf-client"})
+"""Headers Prefect's client sets itself, never from ``PREFECT_CLIENT_CUSTOM_HEADERS``."""
+
+
+def _from_environment() -> ClientSettings:
+    return ClientSettings(
+        auth_string=os.environ.get("PREFECT_API_AUTH_STRING") or None,
+        api_key=os.environ.get("PREFECT_API_KEY") or None,
+    )
+
+
+def _tls_context(client: ClientSettings) -> ssl.SSLContext:
+    """The TLS context Prefect's client builds: its CA file (or certifi's), or no checks at all
+    when ``PREFECT_API_TLS_INSECURE_SKIP_VERIFY`` says so."""
+    if client.tls_insecure_skip_verify:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    cafile = client.ssl_cert_file
+    if cafile is None:
+        import certifi  # Prefect's client verifies against certifi's bundle, not the system's
+
+        cafile = certifi.where()
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as error:
+        raise PrefectApiError(
+            f"PREFECT_API_SSL_CERT_FILE: {cafile!r} is unusable: {error}"
+        ) from None
+
+
+class _CsrfRefused(Exception):
+    """The server wants a CSRF token with every change."""
+
+    def __init__(self, error: PrefectApiError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _Retry(Exception):

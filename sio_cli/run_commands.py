@@ -125,15 +125,19 @@ def _recorded_if_idle(
     outcome (the value the flow would have returned), else None: the flow runs as usual."""
     import os
 
+    from sio_cli.prefect_client_settings import client_settings
     from sio_cli.recorded_runs import PrefectApiError, record_idle_run
     from tasks.runs.stage_due import idle_message, idle_outcome, stage_due
     from tasks.runs.stage_run import stage_run_title
 
+    client = client_settings(os.environ, Path.cwd())
+    if client is None or client.api_url is None:
+        return None  # configured where only Prefect's own loader can read it: the flow runs
     due = stage_due(flow, stage_run)
     outcome = idle_outcome(stage_run, due)
     if outcome is None:
         return None
-    api_url = os.environ["PREFECT_API_URL"]
+    api_url = client.api_url
     name = stage_run_title(flow, parameters)
     try:
         run_id = record_idle_run(
@@ -143,10 +147,11 @@ def _recorded_if_idle(
             parameters=parameters,
             tags=labels,
             message=idle_message(flow, stage_run),
+            client=client,
         )
     except PrefectApiError as error:
         raise ValueError(str(error)) from None
-    ui = os.environ.get("PREFECT_UI_URL") or api_url.rstrip("/").removesuffix("/api")
+    ui = client.ui_url or api_url.rstrip("/").removesuffix("/api")
     typer.echo(
         f"sio: nothing due: {name} recorded as Completed, {ui}/runs/flow-run/{run_id}", err=True
     )

@@ -4,7 +4,8 @@ Published as a keyed, versioned markdown artifact ``kommune-<knr>-<round>`` afte
 touches the round, so staff open one page to see a municipality's identity (numbers over time,
 written standard, contacts by role), its stage, its plan (done / open / late), the letters it was
 sent, its meetings, signatures and replies, what it was paid by quarter and component, and what is
-held back and why. Text for staff, in bokmål.
+held back and why — beside what was paid in the round so far, so a payee held now after earlier
+payments shows both. Text for staff, in bokmål (the reasons too: sio_domain/hold_reasons.py).
 """
 
 from __future__ import annotations
@@ -133,9 +134,17 @@ def case_file_markdown(
     out += ["", "## Signaturer og svar", *_signatures(state, knr)]
     out += ["", "## Utbetalinger", *_payouts(ledger)]
     if held:
+        paid = money(sum((line.amount for line in ledger), Decimal("0.00")))
         out += ["", "## Holdt tilbake"]
-        out += [f"- {h.run}: {'; '.join(h.reasons)}" for h in held]
+        out += [
+            f"- {h.run}: {'; '.join(h.reasons)} (utbetalt hittil i runden: {paid})" for h in held
+        ]
     return "\n".join(out) + "\n"
+
+
+def money(amount: Decimal) -> str:
+    """An amount as the case file shows it: kroner and øre, thousands parted by a space."""
+    return f"{amount:,.2f}".replace(",", " ")
 
 
 def _identity(state: TrialState, knr: str) -> list[str]:
@@ -208,8 +217,8 @@ def _payouts(ledger: Sequence[LedgerLine]) -> list[str]:
         "|---|" + "---:|" * (len(components) + 1),
     ]
     for run, amounts in sorted(totals.items()):
-        cells = [f"{amounts.get(c, Decimal('0.00')):,.2f}".replace(",", " ") for c in components]
-        total = f"{sum(amounts.values(), Decimal('0.00')):,.2f}".replace(",", " ")
+        cells = [money(amounts.get(c, Decimal("0.00"))) for c in components]
+        total = money(sum(amounts.values(), Decimal("0.00")))
         rows.append(f"| {run} | " + " | ".join(cells) + f" | {total} |")
     return rows
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from sio_domain.hold_reasons import staff_wordings
 from sio_domain.round_definition import RoundDefinition
 from sio_domain.staff_tasks import (
     FailedMail,
@@ -31,7 +32,11 @@ from tasks.storage.tables import AuditEntry, OutgoingMail, StageMark
 
 
 def held_payouts(session: Session, round_id: str) -> list[HeldPayout]:
-    """The payees the latest payout run of the round held back (from its audit entry)."""
+    """The payees the latest payout run of the round held back (from its audit entry).
+
+    The entry keeps the run's reasons as it gave them (English, machine-readable); the task list
+    and the case file show them to staff in bokmål (:mod:`sio_domain.hold_reasons`).
+    """
     entry = session.exec(
         select(AuditEntry)
         .where(AuditEntry.round_id == round_id, AuditEntry.what == "payout_run")
@@ -45,7 +50,7 @@ def held_payouts(session: Session, round_id: str) -> list[HeldPayout]:
         HeldPayout(
             knr,
             str(detail.get("run", "?")),
-            tuple(reasons.get(knr, ("se utbetalingskjøringen",))),
+            tuple(staff_wordings(reasons.get(knr, ("se utbetalingskjøringen",)))),
             local_day(entry.at),
         )
         for knr in detail.get("held", [])

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlmodel import Session, col, select
 
 from sio_domain.entitlement import COMPONENTS, Component
+from sio_domain.hold_reasons import staff_wordings
 from sio_domain.money import format_amount
 from sio_domain.municipality_registry import MunicipalityRegistry
 from sio_domain.norwegian_calendar import OSLO
@@ -147,7 +148,8 @@ def _stem(result: PayoutResult, kommunenummer: str) -> str:
 def statement_table_rows(result: PayoutResult) -> list[dict[str, Any]]:
     """Municipality × component: the rows of the run's table artifact (amounts as strings).
 
-    Paid municipalities first, then those held back with the reason, so staff see both.
+    Paid municipalities first, then those held back with the reason (in bokmål: staff read this
+    table), so staff see both.
     """
     rows = [
         _table_row(number, lines[0].municipality, lines, "paid")
@@ -158,7 +160,7 @@ def statement_table_rows(result: PayoutResult) -> list[dict[str, Any]]:
             held.kommunenummer,
             held.municipality,
             held.lines,
-            "held back: " + "; ".join(held.reasons),
+            "holdt tilbake: " + "; ".join(staff_wordings(held.reasons)),  # for staff: bokmål
         )
         for held in result.held
     ]

@@ -7,13 +7,18 @@ agreement is not signed); the round's overview fits the window without sideways 
 links to Hobøl's case file, which shows its letters, its payouts and the held line with the reason;
 the signature form is filled and submitted, the task «vår signatur mangler» appears on the task
 list (which fits the pane too) and disappears once the directorate's signature is submitted; a
-meeting time is recorded in its form and shows in the case file; the Event Feed, opened filtered
-on Hobøl's resource as staff share it, lists Hobøl's events and not Stjørdal's. Screenshots are
-saved under the test's tmp dir.
+meeting time is recorded in its form and shows in the case file. Then Hobøl, signed now, with its
+baseline and kontonummer recorded, is paid by the 2016Q3 run and held by the 2017Q2 run (its 2016
+annual report, due 03.04.2017, is not recorded); both runs are approved on the command line. Its
+case file shows the paid amount, to the øre, beside the held line and its reason in bokmål. The
+Event Feed, opened filtered on Hobøl's resource as staff share it, lists Hobøl's events — the
+payouts approved on the command line too — and not Stjørdal's. Screenshots are saved under the
+test's tmp dir.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -21,6 +26,7 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from datetime import time as clock
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -166,11 +172,46 @@ def _cli(env: dict[str, str], *arguments: str) -> str:
     return done.stdout
 
 
+def _approve(env: dict[str, str], run: str) -> None:
+    """Both approvals of the run's proposal, on the command line; the second pays the run."""
+    for role, name in (("disponent", "Dina Disponent"), ("attestant", "Atle Attestant")):
+        _cli(env, "payout", "approve", "sio-2016", "--run", run, "--as", role, "--name", name)
+
+
 def _pay_the_quarter(env: dict[str, str]) -> None:
     """The 2016Q2 payout run, approved by two people (CLI): Hobøl is held back, unsigned."""
     _cli(env, "payout", "sio-2016", "--run", "2016Q2")
-    for role, name in (("disponent", "Dina Disponent"), ("attestant", "Atle Attestant")):
-        _cli(env, "payout", "approve", "sio-2016", "--run", "2016Q2", "--as", role, "--name", name)
+    _approve(env, "2016Q2")
+
+
+def _pay_then_hold_hobol(env: dict[str, str], folder: Path) -> Decimal:
+    """Hobøl (signed by now) gets its 2015 baseline and a kontonummer; the 2016Q3 run, held as
+    its deployment would on its day, pays it, and the 2017Q2 run holds it: the 2016 annual
+    report, due 03.04.2017, is not recorded. Returns what Hobøl was paid, from the ledger."""
+    baseline = folder / "expenditure.csv"
+    baseline.write_text(
+        "kommunenummer,year,function,amount\n0138,2015,254,123456789.01\n", encoding="utf-8"
+    )
+    _cli(env, "import", "expenditure", str(baseline))
+    _cli(env, "record", "account", "sio-2016", "0138", "--account", "86011117947")
+    for run, as_of in (("2016Q3", "2016-07-07T06:00"), ("2017Q2", "2017-04-07T06:00")):
+        _cli(env, "run", "payout", "--round", "sio-2016", "--run", run, "--as-of", as_of)
+        _approve(env, run)
+    lines = json.loads(_cli(env, "ledger", "sio-2016", "--kommune", "0138", "--format", "json"))
+    assert {line["run"] for line in lines} == {"2016Q3"}, lines
+    return sum((Decimal(line["amount"]) for line in lines), Decimal("0.00"))
+
+
+def _run_form(api: str, action: str, parameters: dict[str, str]) -> None:
+    """Run a staff form's deployment with these answers (as Submit does); wait until done."""
+    deployment = _api(api, f"/deployments/name/{action}/skjema")
+    run = _api(api, f"/deployments/{deployment['id']}/create_flow_run", {"parameters": parameters})
+    _wait(
+        lambda: _state(api, run["id"])["type"] in ("COMPLETED", "FAILED", "CRASHED"),
+        120,
+        f"the {action} run to finish",
+    )
+    assert _state(api, run["id"])["type"] == "COMPLETED", _logs(api, run["id"])
 
 
 def _sideways(page) -> list[str]:
@@ -227,18 +268,19 @@ def _submit_signature(page, base: str, api: str, party: str) -> None:
 
 
 def _submit_meeting_time(page, base: str, api: str) -> None:
-    """Move Hobøl's June status meeting to 14.06.2016 13:00 (11:00 UTC, the form's zone)."""
+    """Move Hobøl's June status meeting to 14.06.2016 13:00, typed as staff agreed it: in Oslo
+    time (the form's date-and-time picker would have started in UTC)."""
     deployment = _open_form(page, base, api, "registrer-motetid")
     _choose(page, page.locator(".p-select-button__control").nth(0), "sio-2016")
     areas = page.locator("textarea")
     areas.nth(0).fill("0138")
     areas.nth(1).fill("2016-06")
-    start = _property(page, "Avtalt start")
-    start.locator(".p-date-button__control").click(force=True)
+    areas.nth(2).fill("13:00")
+    day = _property(page, "Dato")
+    day.locator(".p-date-button__control").click(force=True)
     page.locator("input[type=date]").first.fill("2016-06-14")
-    page.locator("input[type=time]").first.fill("11:00")
     page.get_by_role("button", name="Apply").click()
-    assert "UTC" in start.inner_text()
+    assert "Klokkeslett" in page.inner_text("body")
     _submit_form(page, api, deployment, "meeting time")
 
 
@@ -262,6 +304,7 @@ def test_staff_run_the_round_from_the_prefect_ui(console, tmp_path):
     from playwright.sync_api import sync_playwright
 
     base, api, env = console
+    env = {**env, "PREFECT_API_URL": api}  # the approvals' events go to the served API
     selection = _start_selection(api)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
@@ -301,12 +344,17 @@ def test_staff_run_the_round_from_the_prefect_ui(console, tmp_path):
             case_file = page.inner_text("body")
             assert "Kari Kontakt" in case_file and "signert samarbeidsavtale" in case_file
             assert "Utbetalinger" in case_file and "Holdt tilbake" in case_file
-            assert "2016Q2: the directorate has not received the agreement signed" in case_file
+            assert (
+                "2016Q2: Helsedirektoratet har ikke mottatt samarbeidsavtalen signert av kommunen"
+                in case_file
+            )
+            assert "the directorate has not received" not in case_file  # bokmål for staff
 
             tasks = _artifact(
                 page, base, "oppgaver-sio-2016", tmp_path / "tasks.png", "vår signatur mangler"
             )
             assert "Hobøl (0138)" in tasks
+            assert "holdt tilbake" in tasks and "directorate" not in tasks  # reasons in bokmål
             assert not _sideways(page), _sideways(page)
             _submit_signature(page, base, api, "directorate")
             after = _artifact(
@@ -320,9 +368,55 @@ def test_staff_run_the_round_from_the_prefect_ui(console, tmp_path):
             )
             assert "14.06.2016 13:00" in agreed, agreed
 
+            paid = _pay_then_hold_hobol(env, tmp_path)
+            [table] = _api(  # the run's proposal as published: held rows say why, in bokmål
+                api,
+                "/artifacts/filter",
+                {"artifacts": {"key": {"any_": ["payout-sio-2016-2017q2"]}}, "limit": 1},
+            )
+            held_row = next(
+                row for row in json.loads(table["data"]) if row["kommunenummer"] == "0138"
+            )
+            assert held_row["status"] == (
+                "holdt tilbake: årsrapporten for 2016 er ikke registrert levert (frist 03.04.2017)"
+            ), held_row
+            # staff record the late report after the run: the case file is published again and
+            # still shows the run's hold until the next run catches up
+            _run_form(
+                api,
+                "registrer-aktivitet",
+                {
+                    "round_ref": "sio-2016",
+                    "kommunenummer": "0138",
+                    "activity": "annual_report:2016",
+                    "on": "2017-05-02",
+                },
+            )
+            shown = f"{paid:,.2f}".replace(",", " ")  # kroner and øre, thousands parted by a space
+            held = _artifact(
+                page,
+                base,
+                "kommune-0138-sio-2016",
+                tmp_path / "case-file-paid-and-held.png",
+                "årsrapporten for 2016",
+            )
+            assert (
+                "2017Q2: årsrapporten for 2016 er ikke registrert levert (frist 03.04.2017)"
+                f" (utbetalt hittil i runden: {shown})" in held
+            ), held
+            row = next(line for line in held.splitlines() if line.startswith("2016Q3"))
+            assert row.split()[-len(shown.split()) :] == shown.split(), row  # its sum column
+            assert "annual report" not in held
+
             # The feed as staff share it. Prefect takes in events asynchronously, so the newest
             # (the meeting just agreed) may need a reload before it is listed.
-            expected = ("sio.agreement.received", "sio.municipality.selected", "sio.meeting.agreed")
+            expected = (
+                "sio.agreement.received",
+                "sio.municipality.selected",
+                "sio.meeting.agreed",
+                "sio.payout.paid",  # approved on the command line
+                "sio.payout.held",
+            )
             deadline = time.monotonic() + 90
             while True:
                 page.goto(f"{base}/events?resource=sio.kommune.0138")
@@ -333,6 +427,7 @@ def test_staff_run_the_round_from_the_prefect_ui(console, tmp_path):
                 time.sleep(3)
             page.screenshot(path=str(tmp_path / "events.png"))
             assert "sio.municipality.selected" in feed and "sio.meeting.agreed" in feed
+            assert "sio.payout.paid" in feed and "sio.payout.held" in feed
             assert "sio.letter.decision:sio-2016:0138" in feed
             assert "sio.letter.decision:sio-2016:1714" not in feed  # Stjørdal's are not listed
         finally:

@@ -131,7 +131,9 @@ def test_the_table_artifact_has_one_row_per_municipality_and_a_column_per_compon
     assert set(rows) == {"1243", "1664", "0926"}
     assert rows["1664"]["frame"] != "0.00" and rows["1664"]["lump_sum"] == "0.00"
     assert rows["1243"]["status"] == "paid"
-    assert rows["0926"]["status"].startswith("held back: the directorate has not received")
+    assert rows["0926"]["status"].startswith(
+        "holdt tilbake: Helsedirektoratet har ikke mottatt samarbeidsavtalen"
+    )
     paid_total = sum(Decimal(row["total"]) for row in rows.values() if row["status"] == "paid")
     assert paid_total == result.total
 

@@ -8,14 +8,17 @@ recipient. The stages run as scheduled on the decision day and the week after.
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from deployments.settings import Settings, load_settings
+from sio_domain.hold_reasons import hold_reason, staff_wordings
 from sio_domain.norwegian_calendar import OSLO
 from sio_domain.replanning import ReplanDecision
-from tasks.console.case_files import case_file_markdown, letters_for
+from tasks.console.case_files import case_file_markdown, ledger_for, letters_for, money
 from tasks.console.console_artifacts import overview_markdown, run_pages
 from tasks.console.domain_events import applied_events, payout_events
 from tasks.console.plan_in_force import remember_published
@@ -29,7 +32,7 @@ from tasks.records.replanning import record_replan
 from tasks.runs.stage_run import StageRun
 from tasks.runs.stages import decide, run_stage
 from tasks.storage.database import dispose_engine, session_for
-from tasks.storage.tables import OutgoingMail
+from tasks.storage.tables import ActivityStatus, OutgoingMail
 from tasks.storage.trial_state import load_trial_state
 from tasks.storage.unit_of_work import unit_of_work
 from tests.integration.test_payout import Trial, stjordal_2016
@@ -310,12 +313,16 @@ def test_a_paid_run_emits_paid_and_held_events_and_keeps_the_reasons(tmp_path):
     held = trial.run("sio-2016", "2016Q2")
     with session_for(url) as session:
         [entry] = held_payouts(session, "sio-2016")
-    assert entry.kommunenummer == STJORDAL and entry.reasons == tuple(held.held[0].reasons)
+    assert entry.kommunenummer == STJORDAL  # the reasons shown to staff are bokmål, all of them:
+    assert (
+        entry.reasons == tuple(staff_wordings(held.held[0].reasons)) != tuple(held.held[0].reasons)
+    )
+    assert all(hold_reason(reason) for reason in held.held[0].reasons), held.held[0].reasons
     events = payout_events(held, held.as_of)
     assert [(e["event"], e["resource"]["prefect.resource.id"]) for e in events] == [
         ("sio.payout.held", "sio.payout.sio-2016.2016q2.1714")
     ]
-    assert events[0]["payload"]["reasons"] == held.held[0].reasons
+    assert events[0]["payload"]["reasons"] == held.held[0].reasons  # the machine's English
     assert {r["prefect.resource.id"] for r in events[0]["related"]} == {
         "sio.round.sio-2016",
         "sio.kommune.1714",
@@ -342,3 +349,62 @@ def test_the_task_list_wraps_long_text_and_links_a_short_label(console):
     assert " ".join(lines) == tasks[0].what
     [unlinked] = task_rows(tasks, state)
     assert unlinked["skjema"] == "selection/  \nsio-2016"  # not served: the deployment's name
+
+
+@pytest.mark.usefixtures("sio_home")
+def test_a_payee_paid_before_and_held_now_shows_both_in_bokmal(tmp_path):
+    """Stjørdal is paid 2016Q2 and 2016Q3, then held in 2017Q2: its 2016 annual report, due
+    03.04.2017, is not recorded. The case file shows what was paid beside the held line, and
+    the task list the same reason, both in bokmål."""
+    url = load_settings().resolved_database_url
+    trial = Trial(url, tmp_path)
+    stjordal_2016(trial)
+    assert trial.run("sio-2016", "2016Q2").status == trial.run("sio-2016", "2016Q3").status
+    with session_for(url) as session:  # the 2016 annual report was never delivered after all
+        report = session.exec(
+            select(ActivityStatus).where(ActivityStatus.activity_key == "annual_report:2016")
+        ).one()
+        session.delete(report)
+        session.commit()
+    held = trial.run("sio-2016", "2017Q2")
+    assert [h.kommunenummer for h in held.held] == [STJORDAL] and not held.lines
+    paid = sum((line.amount for line in trial.ledger("sio-2016")), Decimal("0.00"))
+    assert paid > 0
+    with unit_of_work(url) as uow:
+        state = uow.state(ROUND, held.as_of)
+        tasks = tasks_in(uow.session, state)
+        markdown = case_file_markdown(
+            state,
+            STJORDAL,
+            stage="i gang (A)",
+            ledger=ledger_for(uow.session, state, STJORDAL),
+            held=held_payouts(uow.session, ROUND.id),
+        )
+    reason = "årsrapporten for 2016 er ikke registrert levert (frist 03.04.2017)"
+    assert f"- 2017Q2: {reason} (utbetalt hittil i runden: {money(paid)})" in markdown
+    assert money(paid) == f"{paid:,.2f}".replace(",", " ") and " " in money(paid)
+    assert "annual report" not in markdown
+    [task] = [t for t in tasks if t.kind == "utbetaling holdt tilbake"]
+    assert f"Utbetaling 2017Q2 holdt tilbake: {reason}." in task.what
+    dispose_engine(url)
+
+
+@pytest.mark.usefixtures("sio_home")
+def test_the_approval_form_and_the_runs_table_say_why_in_bokmal(tmp_path):
+    from flows.payout import _form
+    from tasks.documents.statements import statement_table_rows
+    from tasks.payouts.payout_engine import run_payout
+
+    url = load_settings().resolved_database_url
+    stjordal_2016(Trial(url, tmp_path), signed=False)
+    proposal = run_payout(
+        "sio-2016", "2016Q3", database_url=url, as_of=at(date(2016, 7, 7), time(6))
+    )
+    assert proposal.status == "awaiting_approval" and proposal.held
+    reasons = "; ".join(staff_wordings(proposal.held[0].reasons))
+    assert reasons.startswith("Helsedirektoratet har ikke mottatt samarbeidsavtalen")
+    text = _form(proposal)._description
+    assert f"- holdt tilbake {STJORDAL} Stjørdal: {reasons}" in text
+    [row] = statement_table_rows(proposal)
+    assert row["status"] == f"holdt tilbake: {reasons}"
+    dispose_engine(url)
