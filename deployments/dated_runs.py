@@ -181,7 +181,7 @@ def schedule_dated_runs(after: datetime, database_url: str | None = None) -> Cal
         for served in served_rounds(settings.home):
             round_def = served.round_def
             runs: list[DatedRun] = []
-            if round_is_running(round_def, after.date()):
+            if round_is_running(round_def, after.astimezone(OSLO).date()):
                 with unit_of_work(database_url) as uow:
                     state = uow.state(round_def, after)
                 runs = dated_runs(state, served.ref, after, deployment=round_def.id)

@@ -196,6 +196,7 @@ def build_deployments(today: datetime) -> list[Any]:
     from deployments.served_rounds import served_rounds
     from deployments.settings import load_settings
     from flows.catalogue import FLOW_NAMES, flow_named
+    from sio_domain.norwegian_calendar import OSLO
 
     result = []
     for served in served_rounds(load_settings().home):
@@ -205,7 +206,7 @@ def build_deployments(today: datetime) -> list[Any]:
                 flow_named(stage).to_deployment(
                     name=round_id,
                     parameters={"round_ref": served.ref},
-                    schedules=stage_schedules(stage, round_def, today.date()),
+                    schedules=stage_schedules(stage, round_def, today.astimezone(OSLO).date()),
                     tags=[f"round:{round_id}", f"stage:{stage}"],
                     description=f"{stage} for {round_def.title}",
                     concurrency_limit=1 if stage == "payout" else None,  # one payout at a time
