@@ -11,10 +11,14 @@ reference day (``TrialState.canonical``).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy import select as columns
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel
 
 from sio_domain.municipality_registry import MunicipalityRegistry
 from sio_domain.norwegian_calendar import OSLO
@@ -45,6 +49,31 @@ from tasks.storage.tables import (
 )
 
 
+def _rows(
+    session: Session,
+    table: type[SQLModel],
+    names: tuple[str, ...],
+    *,
+    round_id: str | None = None,
+    order_by: str | None = None,
+) -> Sequence[Row[Any]]:
+    """The named columns of ``table``'s rows — of one round, with ``round_id`` — as plain rows.
+
+    Columns, not ORM objects: a state is loaded at every run and every calendar step, and
+    building an object per row was most of the load (the rows and the result are the same).
+    """
+    found = table.__table__.c  # type: ignore[attr-defined]
+    query = columns(*(found[name] for name in names))
+    if round_id is not None:
+        query = query.where(found["round_id"] == round_id)
+    if order_by is not None:
+        query = query.order_by(found[order_by])
+    return session.execute(query).all()
+
+
+_REPLAN_COLUMNS = tuple(field.name for field in fields(ReplanDecision))
+
+
 def load_trial_state(
     session: Session,
     round_def: RoundDefinition,
@@ -56,43 +85,16 @@ def load_trial_state(
         raise ValueError(f"as_of {as_of.isoformat()} must carry a time zone")
     rid = round_def.id
     day = as_of.astimezone(OSLO).date()
-    # Columns, not ORM objects: a state is loaded at every run and every calendar step, and
-    # building an object per row was most of the load (the rows and the result are the same).
     replans = tuple(
-        ReplanDecision(
-            kind,
-            decided_on,
-            reason,
-            decided_by,
-            target,
-            kommunenummer,
-            to_date,
-            to_start,
+        ReplanDecision(*row)  # the columns in the decision's own field order
+        for row in _rows(
+            session,
+            ReplanDecisionRecord,
+            _REPLAN_COLUMNS,
+            round_id=rid,
+            order_by="id",
         )
-        for (
-            kind,
-            decided_on,
-            reason,
-            decided_by,
-            target,
-            kommunenummer,
-            to_date,
-            to_start,
-        ) in session.execute(
-            columns(
-                col(ReplanDecisionRecord.kind),
-                col(ReplanDecisionRecord.decided_on),
-                col(ReplanDecisionRecord.reason),
-                col(ReplanDecisionRecord.decided_by),
-                col(ReplanDecisionRecord.target),
-                col(ReplanDecisionRecord.kommunenummer),
-                col(ReplanDecisionRecord.to_date),
-                col(ReplanDecisionRecord.to_start),
-            )
-            .where(col(ReplanDecisionRecord.round_id) == rid)
-            .order_by(col(ReplanDecisionRecord.id))
-        )
-        if decided_on <= day
+        if row.decided_on <= day
     )
     original_round = round_def
     round_def = round_in_force(round_def, replans, day)
@@ -107,13 +109,8 @@ def load_trial_state(
 
     contacts = tuple(
         ContactPerson(kommunenummer, role, email, name)
-        for kommunenummer, role, email, name in session.execute(
-            columns(
-                col(ContactRecord.kommunenummer),
-                col(ContactRecord.role),
-                col(ContactRecord.email),
-                col(ContactRecord.name),
-            ).order_by(col(ContactRecord.id))
+        for kommunenummer, role, email, name in _rows(
+            session, ContactRecord, ("kommunenummer", "role", "email", "name"), order_by="id"
         )
     )
     applications = {
@@ -123,13 +120,11 @@ def load_trial_state(
             late,
             tuple(line for line in findings.splitlines() if line),
         )
-        for knr, submitted_at, late, findings in session.execute(
-            columns(
-                col(ApplicationRecord.kommunenummer),
-                col(ApplicationRecord.submitted_at),
-                col(ApplicationRecord.late),
-                col(ApplicationRecord.findings),
-            ).where(col(ApplicationRecord.round_id) == rid)
+        for knr, submitted_at, late, findings in _rows(
+            session,
+            ApplicationRecord,
+            ("kommunenummer", "submitted_at", "late", "findings"),
+            round_id=rid,
         )
         if submitted_at <= as_of
     }
@@ -142,38 +137,27 @@ def load_trial_state(
             decided_on,
             reason,
         )
-        for knr, decision, model, decided_by, decided_on, reason in session.execute(
-            columns(
-                col(SelectionDecisionRecord.kommunenummer),
-                col(SelectionDecisionRecord.decision),
-                col(SelectionDecisionRecord.model),
-                col(SelectionDecisionRecord.decided_by),
-                col(SelectionDecisionRecord.decided_on),
-                col(SelectionDecisionRecord.reason),
-            ).where(col(SelectionDecisionRecord.round_id) == rid)
+        for knr, decision, model, decided_by, decided_on, reason in _rows(
+            session,
+            SelectionDecisionRecord,
+            ("kommunenummer", "decision", "model", "decided_by", "decided_on", "reason"),
+            round_id=rid,
         )
         if decided_on <= day
     }
     replies = {
         canon(knr): (accepted, replied_on)
-        for knr, accepted, replied_on in session.execute(
-            columns(
-                col(ReplyRecord.kommunenummer),
-                col(ReplyRecord.accepted),
-                col(ReplyRecord.replied_on),
-            ).where(col(ReplyRecord.round_id) == rid)
+        for knr, accepted, replied_on in _rows(
+            session, ReplyRecord, ("kommunenummer", "accepted", "replied_on"), round_id=rid
         )
         if replied_on <= day
     }
     signatures = {}
-    for knr, party, signed_on, received_on, late in session.execute(
-        columns(
-            col(SignatureRecord.kommunenummer),
-            col(SignatureRecord.party),
-            col(SignatureRecord.signed_on),
-            col(SignatureRecord.received_on),
-            col(SignatureRecord.late),
-        ).where(col(SignatureRecord.round_id) == rid)
+    for knr, party, signed_on, received_on, late in _rows(
+        session,
+        SignatureRecord,
+        ("kommunenummer", "party", "signed_on", "received_on", "late"),
+        round_id=rid,
     ):
         known = received_on if party == "municipality" else signed_on
         if known <= day:
@@ -181,12 +165,8 @@ def load_trial_state(
             signatures[(number, party)] = SignatureFact(number, party, signed_on, received_on, late)
     done = {
         (canon(knr), activity_key): done_on
-        for knr, activity_key, done_on in session.execute(
-            columns(
-                col(ActivityStatus.kommunenummer),
-                col(ActivityStatus.activity_key),
-                col(ActivityStatus.done_on),
-            ).where(col(ActivityStatus.round_id) == rid)
+        for knr, activity_key, done_on in _rows(
+            session, ActivityStatus, ("kommunenummer", "activity_key", "done_on"), round_id=rid
         )
         if done_on <= day
     }
@@ -203,47 +183,41 @@ def load_trial_state(
             abf_start,
             live_since if live_since and live_since <= as_of else None,
         )
-        for knr, model, start, end, abf_start, live_since in session.execute(
-            columns(
-                col(ParticipationRecord.kommunenummer),
-                col(ParticipationRecord.model),
-                col(ParticipationRecord.start),
-                col(ParticipationRecord.end),
-                col(ParticipationRecord.abf_start),
-                col(ParticipationRecord.live_since),
-            ).where(col(ParticipationRecord.round_id) == rid)
+        for knr, model, start, end, abf_start, live_since in _rows(
+            session,
+            ParticipationRecord,
+            ("kommunenummer", "model", "start", "end", "abf_start", "live_since"),
+            round_id=rid,
         )
         if canon(knr) in decisions
     }
     meeting_times = {
         (canon(knr), event_key): (start, end)
-        for knr, event_key, start, end, agreed, agreed_on in session.execute(
-            columns(
-                col(MeetingRecord.kommunenummer),
-                col(MeetingRecord.event_key),
-                col(MeetingRecord.start),
-                col(MeetingRecord.end),
-                col(MeetingRecord.agreed),
-                col(MeetingRecord.agreed_on),
-            ).where(col(MeetingRecord.round_id) == rid)
+        for knr, event_key, start, end, agreed, agreed_on in _rows(
+            session,
+            MeetingRecord,
+            ("kommunenummer", "event_key", "start", "end", "agreed", "agreed_on"),
+            round_id=rid,
         )
         if agreed and (agreed_on is None or agreed_on <= day)
     }
     announced: dict[tuple[str, str], list[Announcement]] = defaultdict(list)
     announced_at = {}
-    for knr, event_key, sequence, start, end, method, mail_key, at in session.execute(
-        columns(
-            col(AnnouncementRecord.kommunenummer),
-            col(AnnouncementRecord.event_key),
-            col(AnnouncementRecord.sequence),
-            col(AnnouncementRecord.start),
-            col(AnnouncementRecord.end),
-            col(AnnouncementRecord.method),
-            col(AnnouncementRecord.mail_key),
-            col(AnnouncementRecord.announced_at),
-        )
-        .where(col(AnnouncementRecord.round_id) == rid)
-        .order_by(col(AnnouncementRecord.sequence))
+    for knr, event_key, sequence, start, end, method, mail_key, at in _rows(
+        session,
+        AnnouncementRecord,
+        (
+            "kommunenummer",
+            "event_key",
+            "sequence",
+            "start",
+            "end",
+            "method",
+            "mail_key",
+            "announced_at",
+        ),
+        round_id=rid,
+        order_by="sequence",
     ):
         if at <= as_of:
             number = canon(knr)
@@ -251,12 +225,8 @@ def load_trial_state(
                 Announcement(number, event_key, sequence, start, end, method, mail_key)
             )
             announced_at[mail_key] = at
-    sent_keys = frozenset(
-        session.exec(select(OutgoingMail.key).where(col(OutgoingMail.round_id) == rid)).all()
-    )
-    marks = frozenset(
-        session.exec(select(StageMark.mark).where(col(StageMark.round_id) == rid)).all()
-    )
+    sent_keys = frozenset(key for (key,) in _rows(session, OutgoingMail, ("key",), round_id=rid))
+    marks = frozenset(mark for (mark,) in _rows(session, StageMark, ("mark",), round_id=rid))
     return TrialState(
         round_def,
         registry,
