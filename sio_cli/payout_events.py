@@ -86,10 +86,9 @@ def events_api(settings: Settings) -> EventsApi:
         return EventsApi(None, auth)  # set in a settings file here: Prefect reads it there
     else:
         url = client.api_url if client is not None else None
-    if url is None and answers_health_check(DEFAULT_API_URL):
-        url = DEFAULT_API_URL
-    if url is None or not answers_health_check(url):
-        raise NoEventsApi(f"no Prefect API answers at {url or DEFAULT_API_URL}")
+    url = url or DEFAULT_API_URL  # else sio up's address, as for sio run
+    if not answers_health_check(url):
+        raise NoEventsApi(f"no Prefect API answers at {url}")
     return EventsApi(url, auth)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import urllib.error
@@ -20,21 +19,11 @@ import pytest
 from deployments.serving import prefect_environment, start_server
 from deployments.settings import Settings
 from sio_cli.recorded_runs import record_idle_run
+from tests.e2e.conftest import _stop as stop_server
+from tests.e2e.test_idle_run_recording import _runs_named
 from tests.support.free_port import free_tcp_port
 
 IDLE_AS_OF = "2015-09-01T09:00"  # before the invitation: nothing due, no mail waiting
-
-
-def _runs_named(api_url: str, name: str) -> list[dict[str, object]]:
-    request = urllib.request.Request(
-        f"{api_url}/flow_runs/filter",
-        data=json.dumps({"flow_runs": {"name": {"any_": [name]}}}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        runs: list[dict[str, object]] = json.loads(answer.read())
-    return runs
 
 
 def _sio_run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -94,8 +83,7 @@ def csrf_protected_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     try:
         yield env["PREFECT_API_URL"]
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_server(server)
 
 
 def test_an_idle_run_is_recorded_on_a_server_that_demands_csrf_tokens(csrf_protected_api: str):
